@@ -47,10 +47,10 @@ type Options struct {
 	Config    *configs.Config
 	Store     store.Store
 	Audit     *audit.Log
-	Directory Directory     // default: the static users of Config
-	Clock     clock.Clock   // default: the wall clock
-	Notifier  Notifier      // optional
-	Logger    *slog.Logger  // default: slog.Default()
+	Directory Directory    // default: the static users of Config
+	Clock     clock.Clock  // default: the wall clock
+	Notifier  Notifier     // optional
+	Logger    *slog.Logger // default: slog.Default()
 }
 
 // Engine applies contracts to requests and grants. It is safe for
