@@ -26,13 +26,20 @@ type Store interface {
 	Reader
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// Changes returns a channel that receives a value after each committed
-	// Update, for waiters that re-read state; the channel has a buffer of
-	// one and drops values when full, so readers must re-check state.
+	// Update that wrote something, for waiters that re-read state. The
+	// channel has a buffer of one and drops values when full, so readers
+	// must re-check state. An Update that only read signals nothing, so a
+	// waiter that reacts with a read-only Update does not wake itself.
+	// cancel stops delivery and may be called more than once; it does not
+	// close the channel.
 	Changes() (ch <-chan struct{}, cancel func())
 	Close() error
 }
 
 // Reader holds the read methods, usable inside and outside a transaction.
+// Single-record reads return an error wrapping ErrNotFound when the record
+// does not exist. Requests, Grants, Sessions and Credentials list the newest
+// record (highest ID) first.
 type Reader interface {
 	Request(ctx context.Context, id int64) (*Request, error)
 	Requests(ctx context.Context, f RequestFilter) ([]*Request, error)
@@ -46,7 +53,8 @@ type Reader interface {
 	// log is empty.
 	LastEvent(ctx context.Context) (*Event, error)
 	// Events calls fn for each event with Seq in [f.AfterSeq+1, ...] and
-	// Time in [f.Since, f.Until), oldest first, until fn returns an error.
+	// Time in [f.Since, f.Until), oldest first, until fn returns an error,
+	// which Events then returns unchanged.
 	Events(ctx context.Context, f EventFilter, fn func(*Event) error) error
 	Credentials(ctx context.Context, f CredentialFilter) ([]*Credential, error)
 }
@@ -57,7 +65,8 @@ type Tx interface {
 	// CreateRequest inserts r and sets r.ID, r.Version.
 	CreateRequest(ctx context.Context, r *Request) error
 	// UpdateRequest writes r when r.Version matches the stored one and
-	// increments it; otherwise it returns ErrConflict.
+	// increments it; otherwise it returns ErrConflict (ErrNotFound when no
+	// request has r.ID). UpdateGrant works the same way.
 	UpdateRequest(ctx context.Context, r *Request) error
 	AddDecision(ctx context.Context, d *Decision) error
 	CreateGrant(ctx context.Context, g *Grant) error
@@ -65,12 +74,28 @@ type Tx interface {
 	CreateSession(ctx context.Context, s *Session) error
 	UpdateSession(ctx context.Context, s *Session) error
 	// AppendEvent inserts e as the next link; the caller (package audit)
-	// has set e.PrevHash and e.Hash. It sets e.Seq.
+	// has set e.PrevHash and e.Hash. A zero e.Seq is set to the last Seq
+	// plus one. Any other e.Seq must be exactly that value, or AppendEvent
+	// returns ErrConflict, so Seq values run from 1 without gaps. There is
+	// no method to change or remove an event.
 	AppendEvent(ctx context.Context, e *Event) error
 	CreateCredential(ctx context.Context, c *Credential) error
 	UpdateCredential(ctx context.Context, c *Credential) error
-	// EnqueueOutbox stores webhook deliveries for the notifier.
+	// EnqueueOutbox stores webhook deliveries for the notifier and sets
+	// each item's ID.
 	EnqueueOutbox(ctx context.Context, items []*OutboxItem) error
+	// DueOutbox returns up to limit items with NextAt at or before now,
+	// earliest NextAt first, and a limit of zero or less means no limit. It
+	// is on Tx, not Reader, so the notifier reads the items and updates or
+	// deletes them in one transaction. A store shared by several replicas
+	// must lock the returned rows until that transaction ends, so no two
+	// replicas send the same item.
+	DueOutbox(ctx context.Context, now time.Time, limit int) ([]*OutboxItem, error)
+	// UpdateOutbox writes every field of item but ID, as after a failed
+	// delivery (Attempts, NextAt, LastError).
+	UpdateOutbox(ctx context.Context, item *OutboxItem) error
+	// DeleteOutbox removes a delivered item.
+	DeleteOutbox(ctx context.Context, id int64) error
 }
 
 // RequestState is where a request is in its life.
@@ -117,7 +142,8 @@ type Request struct {
 	CloseReason string
 }
 
-// RequestFilter selects requests; zero fields match anything.
+// RequestFilter selects requests; zero fields match anything. A Limit of
+// zero or less means no limit; the same holds in the other filters.
 type RequestFilter struct {
 	States    []RequestState
 	Requester string
