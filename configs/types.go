@@ -218,7 +218,7 @@ type ScopeEntry struct {
 type RequestRules struct {
 	ReasonRequired bool `yaml:"reason_required"`
 	// ReasonMinLength is the shortest reason accepted. Default 0.
-	ReasonMinLength int `yaml:"reason_min_length"`
+	ReasonMinLength int  `yaml:"reason_min_length"`
 	TicketRequired  bool `yaml:"ticket_required"`
 	// TicketPattern is a Go regular expression the ticket must match in
 	// full, for example ^INC-[0-9]+$.
