@@ -74,6 +74,21 @@ func (c *fakeConn) warned() []string {
 	return append([]string(nil), c.warnings...)
 }
 
+// waitWarnings waits until n warnings arrived, because timers fire in
+// their own goroutines.
+func (c *fakeConn) waitWarnings(t *testing.T, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if w := c.warned(); len(w) >= n {
+			return w
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Fatalf("got warnings %q, want %d", c.warned(), n)
+	return nil
+}
+
 type fixture struct {
 	engine *approval.Engine
 	reg    *session.Registry
@@ -160,9 +175,10 @@ func TestWarningsThenWindowEnd(t *testing.T) {
 	}
 	f.clock.Advance(13 * time.Minute) // 55m: the 5m warning is due
 	l.Touch()
+	conn.waitWarnings(t, 1)
 	f.clock.Advance(4 * time.Minute) // 59m: the 1m warning is due
+	warned := conn.waitWarnings(t, 2)
 	notTerminated(t, conn)
-	warned := conn.warned()
 	if len(warned) != 2 || !strings.Contains(warned[0], "ends in 5m0s") || !strings.Contains(warned[1], "ends in 1m0s") {
 		t.Fatalf("warnings = %q, want the 5m one then the 1m one", warned)
 	}
