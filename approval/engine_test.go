@@ -177,7 +177,12 @@ func TestSubmitRefusals(t *testing.T) {
 	}{
 		{"login outside scope", func(a *approval.Ask) { a.Principal = "postgres" }, approval.ErrOutOfScope, "login postgres on web-1"},
 		{"unknown target", func(a *approval.Ask) { a.Target = "web-9" }, approval.ErrOutOfScope, "web-9"},
-		{"role on ssh kind", func(a *approval.Ask) { a.Kind = approval.KindPostgres; a.Target = "orders"; a.Principal = "readwrite"; a.Requester = "mallory" }, approval.ErrNotEligible, "mallory may not request"},
+		{"role on ssh kind", func(a *approval.Ask) {
+			a.Kind = approval.KindPostgres
+			a.Target = "orders"
+			a.Principal = "readwrite"
+			a.Requester = "mallory"
+		}, approval.ErrNotEligible, "mallory may not request"},
 		{"requester not eligible", func(a *approval.Ask) { a.Requester = "bob" }, approval.ErrNotEligible, "bob may not request"},
 		{"unknown person", func(a *approval.Ask) { a.Requester = "zed" }, approval.ErrNotEligible, `unknown person "zed"`},
 		{"ticket not matching", func(a *approval.Ask) { a.Ticket = "CHG-1" }, approval.ErrInvalid, `ticket "CHG-1" does not match`},
@@ -316,11 +321,11 @@ func TestPendingExpires(t *testing.T) {
 
 func TestWindowCaps(t *testing.T) {
 	cases := []struct {
-		name  string
-		now   time.Time
-		ask   time.Duration
-		cap   time.Duration // approver's max
-		want  time.Duration
+		name string
+		now  time.Time
+		ask  time.Duration
+		cap  time.Duration // approver's max
+		want time.Duration
 	}{
 		{"asked", start, 90 * time.Minute, 0, 90 * time.Minute},
 		{"default when zero", start, 0, 0, time.Hour},

@@ -167,6 +167,13 @@ func workDir(dir string) (string, func(), error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("demo: creating a temporary folder: %w", err)
 	}
+	// The postgres user and the SSH login user must be able to traverse
+	// the folder to reach their own files in it; 0711 lets them without
+	// letting anyone list it.
+	if err := os.Chmod(tmp, 0o711); err != nil {
+		os.RemoveAll(tmp)
+		return "", nil, fmt.Errorf("demo: opening %s to the service users: %w", tmp, err)
+	}
 	return tmp, func() { os.RemoveAll(tmp) }, nil
 }
 
