@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jitgate/jitgate/configs"
 	"github.com/jitgate/jitgate/internal/localtarget"
 )
 
@@ -53,7 +54,7 @@ func writeEnvFile(path string, e *Env) error {
 	var b strings.Builder
 	b.WriteString("# Written by `jitgate demo`; load with: . " + path + "\n")
 	for _, kv := range e.vars() {
-		fmt.Fprintf(&b, "%s=%s\n", kv[0], shellQuote(kv[1]))
+		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		return fmt.Errorf("demo: writing %s: %w", path, err)
@@ -102,6 +103,6 @@ Files: %s (values for scripts: %s/demo.env)
 
 Direct connection to the target, bypassing jitgate (for comparison):
      psql "%s"
-`, e.Server, e.BobPassword, e.Server, e.BobToken, e.Server, e.BobToken, e.MaxWindow,
+`, e.Server, e.BobPassword, e.Server, e.BobToken, e.Server, e.BobToken, configs.Duration(e.MaxWindow),
 		e.Server, e.BobToken, e.ConfigPath, e.Dir, e.DirectDBURL)
 }
