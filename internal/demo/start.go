@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -75,7 +76,7 @@ func startServer(ctx context.Context, cfgPath string, log *slog.Logger) (*runnin
 		return nil, fmt.Errorf("demo: starting jitgate: %w", err)
 	}
 	if err := srv.Listen(); err != nil {
-		return nil, err
+		return nil, errors.Join(err, srv.Close())
 	}
 	r := &running{done: make(chan error, 1)}
 	go func() { r.done <- srv.Serve(ctx) }()
