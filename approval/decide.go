@@ -78,7 +78,7 @@ func (e *Engine) Decide(ctx context.Context, v Vote) (*Decided, error) {
 		if !v.Approve {
 			return e.denyLocked(ctx, tx, r, v, now)
 		}
-		return e.advanceLocked(ctx, tx, c, r, &out, now)
+		return e.advanceLocked(ctx, tx, c, r, v, &out, now)
 	})
 	if expired {
 		return nil, refuse(ErrNotPending, "request %d expired at %s before a decision", v.RequestID, out.Request.ExpiresAt.Format(time.RFC3339))
@@ -142,7 +142,7 @@ func (e *Engine) denyLocked(ctx context.Context, tx store.Tx, r *store.Request, 
 
 // advanceLocked moves to the next stage when the open one has its quorum,
 // and grants after the last stage.
-func (e *Engine) advanceLocked(ctx context.Context, tx store.Tx, c *configs.Contract, r *store.Request, out *Decided, now time.Time) error {
+func (e *Engine) advanceLocked(ctx context.Context, tx store.Tx, c *configs.Contract, r *store.Request, v Vote, out *Decided, now time.Time) error {
 	decisions, err := tx.Decisions(ctx, r.ID)
 	if err != nil {
 		return err
@@ -176,13 +176,14 @@ func (e *Engine) advanceLocked(ctx context.Context, tx store.Tx, c *configs.Cont
 		return err
 	}
 	out.Grant = g
-	if err := e.record(ctx, tx, audit.RequestApproved, "", r, nil, nil); err != nil {
+	if err := e.record(ctx, tx, audit.RequestApproved, v.Approver, r, nil, nil); err != nil {
 		return err
 	}
-	if err := e.record(ctx, tx, audit.GrantCreated, "", r, g, grantDetails(g)); err != nil {
+	if err := e.record(ctx, tx, audit.GrantCreated, v.Approver, r, g, grantDetails(g)); err != nil {
 		return err
 	}
-	return e.notify(ctx, tx, Notice{Event: "request.approved", Request: r, Grant: g})
+	// The notice names the approver whose vote completed the quorum.
+	return e.notify(ctx, tx, Notice{Event: "request.approved", Actor: v.Approver, Comment: v.Comment, Request: r, Grant: g})
 }
 
 func grantDetails(g *store.Grant) map[string]any {

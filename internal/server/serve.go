@@ -172,6 +172,9 @@ func (s *Server) shutdown(hs *http.Server, doors *frontDoors) error {
 // and the same for listen.postgres. Live sessions are terminated by the
 // registry at shutdown, after the doors stop accepting.
 func (s *Server) startFrontDoors(ctx context.Context, doors *frontDoors) error {
+	if s.notifier != nil {
+		doors.run(ctx, "webhooks", s.notifier.Run)
+	}
 	return nil
 }
 

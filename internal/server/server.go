@@ -23,10 +23,12 @@ import (
 	"github.com/jitgate/jitgate/configs"
 	"github.com/jitgate/jitgate/identity"
 	"github.com/jitgate/jitgate/internal/clock"
+	"github.com/jitgate/jitgate/notify"
 	"github.com/jitgate/jitgate/session"
 	"github.com/jitgate/jitgate/store"
 	"github.com/jitgate/jitgate/store/sqlite"
 	"github.com/jitgate/jitgate/web"
+	"github.com/jitgate/jitgate/web/ui"
 )
 
 // Options configures a Server. Every field is optional.
@@ -50,6 +52,7 @@ type Server struct {
 	identity *identity.Static
 	engine   *approval.Engine
 	registry *session.Registry
+	notifier *notify.Notifier // nil without webhooks
 	handler  http.Handler
 
 	// stopEngine ends the engine's change relay and disarms its timers.
@@ -95,9 +98,19 @@ func (s *Server) build(ctx context.Context) error {
 		return fmt.Errorf("server: %w", err)
 	}
 
+	var notifier approval.Notifier
+	if len(s.cfg.Webhooks) > 0 {
+		s.notifier, err = notify.New(notify.Options{
+			Config: s.cfg, Store: st, Clock: s.opts.Clock, Logger: s.log, PublicURL: s.cfg.PublicURL,
+		})
+		if err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+		notifier = s.notifier
+	}
 	s.engine, err = approval.New(approval.Options{
 		Config: s.cfg, Store: st, Audit: s.audit, Directory: s.identity,
-		Clock: s.opts.Clock, Logger: s.log,
+		Clock: s.opts.Clock, Logger: s.log, Notifier: notifier,
 	})
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
@@ -118,11 +131,22 @@ func (s *Server) build(ctx context.Context) error {
 		return err
 	}
 
-	s.handler, err = web.New(web.Options{
+	api, err := web.New(web.Options{
 		Engine: s.engine, Identity: s.identity, Store: st, Registry: s.registry,
 		Config: s.cfg, Audit: NewAuditChain(st), Logger: s.log,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	pages, err := ui.New(ui.Options{
+		Engine: s.engine, Identity: s.identity, Store: st, Registry: s.registry,
+		Config: s.cfg, Logger: s.log, Clock: s.opts.Clock,
+	})
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	s.handler = ui.Mount(api, pages)
+	return nil
 }
 
 // OpenStore opens the store the config names, creating the folder of a
