@@ -22,11 +22,15 @@ const sqlstateUndefinedObject = "42704"
 //  1. ALTER ROLE ... NOLOGIN, so no new session starts meanwhile.
 //  2. pg_terminate_backend for each of its backends in pg_stat_activity,
 //     waiting up to 5 s for each to exit.
-//  3. In one transaction: REASSIGN OWNED BY name TO the admin, DROP OWNED
-//     BY name, DROP ROLE IF EXISTS name.
+//  3. In one transaction: GRANT name TO CURRENT_USER (a CREATEROLE admin
+//     that is not superuser needs membership for the next steps), REASSIGN
+//     OWNED BY name TO the role it was granted, DROP OWNED BY name, DROP
+//     ROLE IF EXISTS name.
 //
-// A role that does not exist counts as revoked. Only names that start
-// with RolePrefix are accepted.
+// Objects the temporary role created go to the granted role, not to the
+// admin, so a SECURITY DEFINER function left behind never runs with the
+// admin's privileges. A role that does not exist counts as revoked. Only
+// names that match TemporaryRoleName are accepted, and never the admin.
 //
 // NOTE: REASSIGN OWNED and DROP OWNED act only in the database the admin
 // connection uses, the target's database. A role that created objects in
@@ -35,13 +39,12 @@ const sqlstateUndefinedObject = "42704"
 //
 // pg_terminate_backend with a timeout needs PostgreSQL 14 or later.
 //
-// NOTE: an admin that is not superuser is unverified here. Such an admin
-// needs pg_signal_backend to end the sessions, and the privileges of the
-// temporary role for REASSIGN OWNED and DROP OWNED, which PostgreSQL 16
-// does not give a role's creator by default (see createrole_self_grant).
+// An admin that is not superuser needs CREATEROLE, membership WITH ADMIN
+// OPTION in the grantable roles, and pg_signal_backend, as the tests set
+// up against PostgreSQL 15.
 func (p *PGIssuer) Revoke(ctx context.Context, name string) error {
-	if !strings.HasPrefix(name, RolePrefix) {
-		return fmt.Errorf("%w: role %q on Postgres target %s was not dropped, because jitgate drops only roles whose name starts with %q", ErrNotJITGateRole, name, p.target.Name, RolePrefix)
+	if !TemporaryRoleName.MatchString(name) || name == p.target.AdminUser {
+		return fmt.Errorf("%w: role %q on Postgres target %s was not dropped, because jitgate drops only the temporary roles it names like jitgate_g42_ab12cd", ErrNotJITGateRole, name, p.target.Name)
 	}
 	err := p.withAdmin(ctx, func(conn *pgx.Conn) error {
 		return p.revoke(ctx, conn, name)
@@ -67,10 +70,17 @@ func (p *PGIssuer) revoke(ctx context.Context, conn *pgx.Conn, name string) erro
 		return err
 	}
 
-	admin := quoteIdentifier(p.target.AdminUser)
+	heir, err := grantedRole(ctx, conn, name)
+	if err != nil {
+		return err
+	}
+	if heir == "" {
+		heir = p.target.AdminUser
+	}
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		statements := []string{
-			"REASSIGN OWNED BY " + role + " TO " + admin,
+			"GRANT " + role + " TO CURRENT_USER",
+			"REASSIGN OWNED BY " + role + " TO " + quoteIdentifier(heir),
 			"DROP OWNED BY " + role,
 			"DROP ROLE IF EXISTS " + role,
 		}
@@ -81,6 +91,22 @@ func (p *PGIssuer) revoke(ctx context.Context, conn *pgx.Conn, name string) erro
 		}
 		return nil
 	})
+}
+
+// grantedRole returns the role the temporary role name is a member of,
+// or "" when it has none.
+func grantedRole(ctx context.Context, conn *pgx.Conn, name string) (string, error) {
+	var granted string
+	err := conn.QueryRow(ctx, `SELECT g.rolname::text FROM pg_auth_members m
+		JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles r ON r.oid = m.member
+		WHERE r.rolname = $1 ORDER BY g.rolname LIMIT 1`, name).Scan(&granted)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up the granted role: %w", err)
+	}
+	return granted, nil
 }
 
 // terminateBackends ends every session of the role name and waits for
@@ -134,7 +160,7 @@ func (p *PGIssuer) Sweep(ctx context.Context, keep func(name string) bool) ([]st
 	var dropped []string
 	var errs []error
 	for _, name := range names {
-		if keep(name) {
+		if keep(name) || !TemporaryRoleName.MatchString(name) || name == p.target.AdminUser {
 			continue
 		}
 		if err := p.Revoke(ctx, name); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,8 +16,13 @@ import (
 )
 
 // RolePrefix starts the name of every role jitgate creates. Revoke and
-// Sweep touch no other role.
+// Sweep touch only names that match TemporaryRoleName, never an operator's
+// role that merely shares the prefix, such as an admin named jitgate_admin.
 const RolePrefix = "jitgate_"
+
+// TemporaryRoleName matches the names Mint gives: the prefix, "g", the
+// grant id, "_" and six characters of roleSuffixAlphabet.
+var TemporaryRoleName = regexp.MustCompile(`^jitgate_g[0-9]+_[a-z0-9]{6}$`)
 
 // Sizes of the random parts of a role.
 const (

@@ -308,8 +308,8 @@ func TestPGRevokeEndsSessionAndDropsRole(t *testing.T) {
 	}
 	var owner string
 	mustNil(t, f.admin.QueryRow(t.Context(), "SELECT tableowner FROM pg_tables WHERE tablename = 'scratch'").Scan(&owner))
-	if owner != f.pg.AdminUser {
-		t.Errorf("owner of the role's table = %s, want the admin %s", owner, f.pg.AdminUser)
+	if owner != f.role {
+		t.Errorf("owner of the role's table = %s, want the granted role %s", owner, f.role)
 	}
 	if _, err := f.connectAs(t, role); err == nil {
 		t.Error("a new login as the revoked role succeeded")
@@ -555,5 +555,73 @@ func TestPGVerifyFullRejectsOtherCA(t *testing.T) {
 	var unknownAuthority x509.UnknownAuthorityError
 	if !errors.As(err, &unknownAuthority) {
 		t.Errorf("Mint through a server whose certificate the CA file does not trust: err = %v, want x509.UnknownAuthorityError", err)
+	}
+}
+
+func TestPGSweepSparesAdminLookalike(t *testing.T) {
+	f := newPGFixture(t, "readonly")
+	// An operator's admin role may share the prefix, as jitgate_admin does.
+	admin := "jitgate_admin_" + f.database[len(f.database)-8:]
+	_, err := f.admin.Exec(t.Context(), "CREATE ROLE "+quoteIdentifier(admin)+" LOGIN")
+	mustNil(t, err)
+	t.Cleanup(func() { f.admin.Exec(context.Background(), "DROP ROLE IF EXISTS "+quoteIdentifier(admin)) })
+
+	dropped, err := f.issuer.Sweep(t.Context(), func(string) bool { return false })
+	mustNil(t, err)
+	if slices.Contains(dropped, admin) || !f.roleExists(t, admin) {
+		t.Errorf("Sweep dropped %s, which is not a temporary role", admin)
+	}
+	if err := f.issuer.Revoke(t.Context(), admin); !errors.Is(err, ErrNotJITGateRole) {
+		t.Errorf("Revoke of %s: err = %v, want ErrNotJITGateRole", admin, err)
+	}
+}
+
+func TestPGRevokeWithCreateroleAdmin(t *testing.T) {
+	f := newPGFixture(t, "readwrite")
+	ctx := t.Context()
+	// The admin the demo and docs describe: CREATEROLE, ADMIN OPTION on the
+	// grantable role and pg_signal_backend, but not superuser.
+	adminName := "jg_admin_" + f.database[len(f.database)-8:]
+	adminPassword := "admin-test-password"
+	for _, statement := range []string{
+		"CREATE ROLE " + quoteIdentifier(adminName) + " LOGIN CREATEROLE PASSWORD '" + adminPassword + "'",
+		"GRANT " + quoteIdentifier(f.role) + " TO " + quoteIdentifier(adminName) + " WITH ADMIN OPTION",
+		"GRANT pg_signal_backend TO " + quoteIdentifier(adminName),
+	} {
+		_, err := f.admin.Exec(ctx, statement)
+		mustNil(t, err)
+	}
+	t.Cleanup(func() {
+		f.admin.Exec(context.Background(), "DROP OWNED BY "+quoteIdentifier(adminName))
+		f.admin.Exec(context.Background(), "DROP ROLE IF EXISTS "+quoteIdentifier(adminName))
+	})
+	target := f.issuer.target
+	target.AdminUser = adminName
+	issuer, err := NewPGIssuer(target, adminPassword)
+	mustNil(t, err)
+	t.Cleanup(func() { issuer.Close() })
+
+	role, err := issuer.Mint(ctx, MintRole{GrantID: 77, Role: f.role, ValidUntil: time.Now().Add(time.Hour)})
+	mustNil(t, err)
+	conn, err := f.connectAs(t, role)
+	mustNil(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, "CREATE TABLE made_by_temp (id int)")
+	mustNil(t, err)
+
+	if err := issuer.Revoke(ctx, role.Name); err != nil {
+		t.Fatalf("Revoke with a CREATEROLE admin: %v", err)
+	}
+	if f.roleExists(t, role.Name) {
+		t.Errorf("role %s still exists after Revoke", role.Name)
+	}
+	var owner string
+	err = f.admin.QueryRow(ctx, "SELECT tableowner::text FROM pg_tables WHERE tablename = 'made_by_temp'").Scan(&owner)
+	mustNil(t, err)
+	if owner != f.role {
+		t.Errorf("made_by_temp is owned by %s after Revoke, want the granted role %s", owner, f.role)
+	}
+	if _, err := conn.Exec(ctx, "SELECT 1"); err == nil {
+		t.Errorf("the temporary role's session still runs queries after Revoke")
 	}
 }
