@@ -24,8 +24,8 @@
 //	GET  /static/{name}           the embedded stylesheet, script and icon
 //
 // Pages decide nothing. The approval engine applies every rule: a page
-// asks Engine.CanDecide whether to show the decision buttons and, when it
-// may not, shows the engine's reason. A link from a notification only
+// calls Engine.CanDecide to choose whether to show the decision buttons
+// and, when it may not, shows the engine's reason. A link from a notification only
 // opens the page; a decision always needs a signed-in approver's POST.
 //
 // Sign-in sessions live in memory for sessionLifetime (8 hours), so a

@@ -63,7 +63,8 @@ func New(opts Options) (http.Handler, error) {
 	if opts.Clock == nil {
 		opts.Clock = opts.Engine.Clock()
 	}
-	tmpl, err := parsePages()
+
+	tmpl, err := parsePages(opts.Clock)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +78,7 @@ func New(opts Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+
 	mux := http.NewServeMux()
 	u.register(mux)
 	return u.withRequestLog(securityHeaders(crossOrigin.Handler(mux))), nil
@@ -101,6 +103,6 @@ func (u *ui) register(mux *http.ServeMux) {
 	mux.Handle("GET /events", u.signedIn(u.events))
 	mux.HandleFunc("GET /static/{name}", serveStatic)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		u.renderError(w, r, nil, http.StatusNotFound, fmt.Sprintf("There is no page at %s.", r.URL.Path))
+		u.renderError(w, r, http.StatusNotFound, fmt.Sprintf("There is no page at %s.", r.URL.Path))
 	})
 }
