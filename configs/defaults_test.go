@@ -58,16 +58,6 @@ func TestDefaultsPublicURL(t *testing.T) {
 	}
 }
 
-func TestDefaultsStatePostgres(t *testing.T) {
-	cfg := mustParse(t, "state: {driver: postgres, dsn: \"postgres://jitgate@127.0.0.1/jitgate\"}\n")
-	if cfg.State.Path != "" {
-		t.Errorf("state.path = %q, want empty with the postgres driver", cfg.State.Path)
-	}
-	if cfg.SSH.HostKeyFile != "ssh_host_ed25519_key" {
-		t.Errorf("ssh.host_key_file = %q, want it beside the config", cfg.SSH.HostKeyFile)
-	}
-}
-
 func TestDefaultsContract(t *testing.T) {
 	text := applyEdits(t, baseYAML, []edit{
 		afterWindow("      extensions: {max_count: 2}\n    break_glass:\n      requesters: {groups: [engineers]}\n      max_window: 1h\n      review_within: 24h\n"),

@@ -217,8 +217,8 @@ func TestValidationRejects(t *testing.T) {
 		// Server
 		{"state driver unknown", []edit{{"listen:\n", "state:\n  driver: mysql #<\nlisten:\n"}},
 			"state.driver", `"mysql" is not a valid value; use one of sqlite, postgres`},
-		{"state postgres without dsn", []edit{{"listen:\n", "state: #<\n  driver: postgres\nlisten:\n"}},
-			"state.dsn", "missing, and driver is postgres"},
+		{"state postgres not built", []edit{{"listen:\n", "state:\n  driver: postgres #<\nlisten:\n"}},
+			"state.driver", "postgres is not supported yet"},
 		{"log level unknown", []edit{{"listen:\n", "log:\n  level: verbose #<\nlisten:\n"}},
 			"log.level", `"verbose" is not a valid value`},
 		{"public url not http", []edit{{"listen:\n", "public_url: ftp://jitgate.example.com #<\nlisten:\n"}},
