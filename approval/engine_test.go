@@ -98,6 +98,7 @@ contracts:
     window:
       max: 4h
       hours: {days: [mon, tue, wed, thu, fri], from: "08:00", to: "18:00", time_zone: Europe/Berlin}
+      extensions: {max_count: 1, max_each: 4h}
 `
 
 // Wednesday 2026-12-02 10:00 in Berlin (09:00 UTC).
@@ -663,5 +664,83 @@ func TestConcurrentClaimsRespectCap(t *testing.T) {
 	}
 	if ok != 2 {
 		t.Errorf("%d concurrent claims succeeded, want the cap of 2", ok)
+	}
+}
+
+func TestBreakGlassOnlyRequester(t *testing.T) {
+	const cfgText = `
+identities:
+  users:
+    - {name: alice, groups: [eng]}
+    - {name: pager, groups: [on-call]}
+    - {name: bob, groups: [sre]}
+targets:
+  ssh:
+    - name: web-1
+      address: 127.0.0.1:22
+      host_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"]
+      logins: [deploy]
+contracts:
+  - id: ops
+    version: 1
+    party: Ops
+    kind: internal
+    effective: 2026-01-01
+    expires: 2027-06-30
+    requesters: {groups: [eng]}
+    scope: [{target: web-1, logins: [deploy]}]
+    approval: {approvers: {groups: [sre]}}
+    window: {max: 4h}
+    break_glass:
+      requesters: {groups: [on-call]}
+      max_window: 1h
+      review_within: 24h
+      reviewers: {groups: [sre]}
+`
+	cfg, err := configs.Parse("bg.yaml", []byte(cfgText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clk := clock.NewFake(start)
+	e, err := approval.New(approval.Options{Config: cfg, Store: st, Audit: audit.New(st, clk), Clock: clk,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask := approval.Ask{Requester: "pager", Kind: approval.KindSSH, Target: "web-1", Principal: "deploy"}
+	_, err = e.Submit(context.Background(), ask)
+	wantKind(t, err, approval.ErrNotEligible)
+
+	ask.BreakGlass = true
+	sub, err := e.Submit(context.Background(), ask)
+	if err != nil {
+		t.Fatalf("break-glass by a break-glass-only requester: %v", err)
+	}
+	if sub.Grant == nil || !sub.Grant.BreakGlass {
+		t.Errorf("grant = %+v, want a break-glass grant", sub.Grant)
+	}
+}
+
+func TestExtensionStopsAtHoursEnd(t *testing.T) {
+	f := newFixture(t)
+	f.clock.Set(time.Date(2026, 12, 2, 15, 0, 0, 0, time.UTC)) // 16:00 in Berlin
+	ask := approval.Ask{Requester: "mallory", Kind: approval.KindSSH, Target: "web-1", Principal: "root", Duration: time.Hour}
+	r := f.submit(t, ask)
+	d, err := f.vote(r.ID, "bob", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := f.engine.Extend(context.Background(), d.Grant.ID, "carol", 3*time.Hour, "late fix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2026, 12, 2, 17, 0, 0, 0, time.UTC) // 18:00 in Berlin
+	if !g.End.Equal(want) {
+		t.Errorf("end after extension = %s, want the hours end %s", g.End, want)
 	}
 }

@@ -147,6 +147,16 @@ func (e *Engine) Extend(ctx context.Context, grantID int64, actor string, by tim
 		if end.After(c.NotAfter()) {
 			end = c.NotAfter()
 		}
+		// An extension never carries access past the end of the permitted
+		// hours the grant is in.
+		if h := c.Window.Hours; h != nil {
+			if limit, ok := periodEnd(h, g.End.Add(-time.Nanosecond)); ok && end.After(limit) {
+				end = limit
+			}
+		}
+		if !end.After(g.End) {
+			return refuse(ErrOutsideHours, "grant %d already ends at the end of the hours contract %s permits; request access again later", g.ID, c.ID)
+		}
 		g.Extended += end.Sub(g.End)
 		g.Extensions++
 		g.End = end

@@ -91,10 +91,15 @@ func (e *Engine) RecordEvent(ctx context.Context, entry audit.Entry) error {
 
 func (e *Engine) recordSession(ctx context.Context, tx store.Tx, typ string, s *store.Session, details map[string]any) error {
 	details["kind"], details["target"], details["principal"] = s.Kind, s.Target, s.Principal
-	_, err := e.audit.Append(ctx, tx, audit.Entry{
-		Type: typ, Actor: s.Person, GrantID: s.GrantID, SessionID: s.ID, Details: details,
-	})
-	if err != nil {
+	g, err := tx.Grant(ctx, s.GrantID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	entry := audit.Entry{Type: typ, Actor: s.Person, GrantID: s.GrantID, SessionID: s.ID, Details: details}
+	if g != nil {
+		entry.RequestID = g.RequestID
+	}
+	if _, err := e.audit.Append(ctx, tx, entry); err != nil {
 		return err
 	}
 	ev := "session.started"
@@ -103,10 +108,6 @@ func (e *Engine) recordSession(ctx context.Context, tx store.Tx, typ string, s *
 		if typ == audit.SessionEnded {
 			return nil
 		}
-	}
-	g, err := tx.Grant(ctx, s.GrantID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
 	}
 	return e.notify(ctx, tx, Notice{Event: ev, Actor: s.Person, Grant: g})
 }

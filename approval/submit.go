@@ -144,7 +144,7 @@ func (e *Engine) findContract(ask Ask, now time.Time) (*configs.Contract, error)
 			continue
 		}
 		covering = append(covering, c)
-		if c.Requesters.Contains(ask.Requester, groups) {
+		if mayAsk(c, ask, groups) {
 			eligible = append(eligible, c)
 		}
 	}
@@ -165,6 +165,15 @@ func (e *Engine) findContract(ask Ask, now time.Time) (*configs.Contract, error)
 	c := eligible[0]
 	return nil, refuse(ErrContractEnded, "contract %s is in effect from %s to %s, not now",
 		c.ID, c.Effective.Format(time.DateOnly), c.Expires.Format(time.DateOnly))
+}
+
+// mayAsk reports whether the requester may ask under c: as one of its
+// requesters, or, for break-glass, as one of its break-glass requesters.
+func mayAsk(c *configs.Contract, ask Ask, groups []string) bool {
+	if c.Requesters.Contains(ask.Requester, groups) {
+		return true
+	}
+	return ask.BreakGlass && c.BreakGlass != nil && c.BreakGlass.Requesters.Contains(ask.Requester, groups)
 }
 
 func covers(c *configs.Contract, ask Ask) bool {
