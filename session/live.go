@@ -91,10 +91,12 @@ func (l *Live) End(recording, hash string) {
 	l.cancel()
 	l.reg.remove(l.session.ID)
 
-	l.session.EndReason, l.session.Recording, l.session.RecordingHash = string(reason), recording, hash
+	// EndSession gets a copy, because other goroutines read l.session.
+	ended := *l.session
+	ended.EndReason, ended.Recording, ended.RecordingHash = string(reason), recording, hash
 	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
 	defer cancel()
-	if err := l.reg.opts.Engine.EndSession(ctx, l.session); err != nil {
+	if err := l.reg.opts.Engine.EndSession(ctx, &ended); err != nil {
 		l.reg.opts.Logger.Error("recording session end failed", "session", l.session.ID, "grant", l.session.GrantID, "err", err)
 	}
 	close(l.done)

@@ -94,9 +94,11 @@ contracts:
     description: Engineers may reach the demo database and host after an approver agrees.
     requesters:
       groups: [engineers]
+    # One role per target, so plain "dbname=app" needs no role choice. Add
+    # readwrite here to try dbname=app@readwrite.
     scope:
       - target: app
-        roles: [readonly, readwrite]
+        roles: [readonly]
 {{- if .SSH}}
       - target: web-1
         logins: ["{{.SSHLogin}}"]

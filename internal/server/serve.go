@@ -8,8 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
+
+	pgproxy "github.com/jitgate/jitgate/proxy/postgres"
+	"github.com/jitgate/jitgate/recordings"
 )
 
 // Timeouts of the HTTP listener and of the stop. A long poll on
@@ -175,6 +179,44 @@ func (s *Server) startFrontDoors(ctx context.Context, doors *frontDoors) error {
 	if s.notifier != nil {
 		doors.run(ctx, "webhooks", s.notifier.Run)
 	}
+	if s.cfg.Listen.Postgres != "" {
+		if err := s.startPostgres(ctx, doors); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordingsFS returns the recordings store on the server's clock.
+func (s *Server) recordingsFS() *recordings.FS {
+	fs := recordings.NewFS(s.cfg.Recordings.Dir)
+	fs.Clock = s.opts.Clock
+	return fs
+}
+
+// stateDir is the folder for keys and certificates jitgate generates.
+func (s *Server) stateDir() string { return filepath.Dir(s.cfg.State.Path) }
+
+// startPostgres starts the PostgreSQL front door, after dropping temporary
+// roles that a crash left behind.
+func (s *Server) startPostgres(ctx context.Context, doors *frontDoors) error {
+	door, err := pgproxy.New(pgproxy.Options{
+		Config: s.cfg, Engine: s.engine, Registry: s.registry, Identity: s.identity, Store: s.store,
+		Recordings: s.recordingsFS(), Clock: s.opts.Clock, Logger: s.log, StateDir: s.stateDir(),
+	})
+	if err != nil {
+		return err
+	}
+	if err := door.Sweep(ctx); err != nil {
+		s.log.Warn("dropping leftover temporary Postgres roles failed; they stay until the next start", "err", err)
+	}
+	ln, err := net.Listen("tcp", s.cfg.Listen.Postgres)
+	if err != nil {
+		return fmt.Errorf("server: listening on listen.postgres %s: %w; stop what uses that address or pick another", s.cfg.Listen.Postgres, err)
+	}
+	fmt.Fprintf(s.opts.Stdout, "jitgate: Postgres on %s\n", ln.Addr())
+	s.log.Info("serving", "postgres", ln.Addr().String())
+	doors.run(ctx, "postgres", func(ctx context.Context) error { return door.Serve(ctx, ln) })
 	return nil
 }
 

@@ -1,0 +1,250 @@
+package postgres
+
+import (
+	"bufio"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jitgate/jitgate/internal/clock"
+	"github.com/jitgate/jitgate/proxy/postgres/wire"
+	"github.com/jitgate/jitgate/recordings"
+)
+
+// maxRecordedParam caps the bytes of one parameter value kept in the
+// query log with recording.parameters: on; longer values are cut.
+const maxRecordedParam = 4096
+
+// queryRecorder receives one event per statement. *recordings.QueryLog
+// implements it.
+type queryRecorder interface {
+	Record(ev recordings.QueryEvent) error
+}
+
+// capture turns the relayed messages into query log events. The client
+// pump reports statements as they are sent; the server pump reports their
+// results, in the same order, as the protocol guarantees.
+type capture struct {
+	rec      queryRecorder
+	flusher  *bufio.Writer // flushed at each ReadyForQuery; nil when unbuffered
+	params   string        // recordings.ParamsOff, ParamsOn or ParamsRedacted
+	redactor *recordings.Redactor
+	clock    clock.Clock
+	onError  func(error) // called once, for the first recording error
+
+	// mu guards the fields below; both pumps use them.
+	mu         sync.Mutex
+	statements map[string]string    // prepared statement name to its text
+	portals    map[string]portalRef // portal name to what it runs
+	queue      []*statement         // sent, waiting for results; nil entries mark a Sync
+	failed     bool
+}
+
+type portalRef struct {
+	text   string
+	params []string
+}
+
+// statement is one Query, Execute or FunctionCall waiting for its result.
+type statement struct {
+	text   string
+	params []string
+	start  time.Time
+	simple bool // a Query, which may hold several statements and ends at ReadyForQuery
+	rows   int64
+}
+
+func newCapture(rec queryRecorder, flusher *bufio.Writer, params string, redactor *recordings.Redactor, clk clock.Clock, onError func(error)) *capture {
+	return &capture{
+		rec: rec, flusher: flusher, params: params, redactor: redactor, clock: clk, onError: onError,
+		statements: map[string]string{}, portals: map[string]portalRef{},
+	}
+}
+
+// client inspects a message from the client.
+func (c *capture) client(typ byte, body []byte, whole bool) {
+	switch typ {
+	case wire.MsgQuery:
+		text, _ := wire.QueryText(body)
+		c.push(&statement{text: c.redactor.Redact(text), simple: true}, true)
+	case wire.MsgParse:
+		m, _ := wire.DecodeParse(body)
+		c.mu.Lock()
+		c.statements[m.Statement] = c.redactor.Redact(m.Query)
+		c.mu.Unlock()
+	case wire.MsgBind:
+		c.bind(body, whole)
+	case wire.MsgExecute:
+		portal, _, _ := wire.DecodeExecute(body)
+		c.mu.Lock()
+		ref := c.portals[portal]
+		c.mu.Unlock()
+		c.push(&statement{text: ref.text, params: ref.params}, false)
+	case wire.MsgFunctionCall:
+		c.push(&statement{text: functionCallText(body), simple: true}, true)
+	case wire.MsgSync:
+		c.mu.Lock()
+		c.queue = append(c.queue, nil)
+		c.mu.Unlock()
+	case wire.MsgClose:
+		kind, name, _ := wire.DecodeClose(body)
+		c.mu.Lock()
+		if kind == 'S' {
+			delete(c.statements, name)
+		} else {
+			delete(c.portals, name)
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (c *capture) bind(body []byte, whole bool) {
+	m, complete := wire.DecodeBind(body, c.params != recordings.ParamsOff)
+	var params []string
+	if c.params != recordings.ParamsOff {
+		params = c.recordedParams(m.Params)
+		if !whole || !complete {
+			params = append(params, "[more parameters not recorded]")
+		}
+	}
+	c.mu.Lock()
+	c.portals[m.Portal] = portalRef{text: c.statements[m.Statement], params: params}
+	c.mu.Unlock()
+}
+
+// recordedParams renders parameter values in the contract's mode.
+func (c *capture) recordedParams(values [][]byte) []string {
+	if c.params != recordings.ParamsOn {
+		return recordings.RedactParams(c.params, values)
+	}
+	cut := make([][]byte, len(values))
+	for i, v := range values {
+		cut[i] = v[:min(len(v), maxRecordedParam)]
+	}
+	out := recordings.RedactParams(c.params, cut)
+	for i, v := range values {
+		if len(v) > maxRecordedParam {
+			out[i] += " [cut from " + strconv.Itoa(len(v)) + " bytes]"
+		}
+	}
+	return out
+}
+
+func functionCallText(body []byte) string {
+	if len(body) < 4 {
+		return "function call"
+	}
+	oid := uint32(body[0])<<24 | uint32(body[1])<<16 | uint32(body[2])<<8 | uint32(body[3])
+	return "function call, oid " + strconv.FormatUint(uint64(oid), 10)
+}
+
+// push queues a statement; a Query and a FunctionCall are followed by a
+// ReadyForQuery of their own, which a nil entry marks.
+func (c *capture) push(s *statement, ownSync bool) {
+	s.start = c.clock.Now()
+	c.mu.Lock()
+	c.queue = append(c.queue, s)
+	if ownSync {
+		c.queue = append(c.queue, nil)
+	}
+	c.mu.Unlock()
+}
+
+// server inspects a message from the server.
+func (c *capture) server(typ byte, body []byte, whole bool) {
+	switch typ {
+	case wire.MsgDataRow:
+		c.mu.Lock()
+		if s := c.head(); s != nil {
+			s.rows++
+		}
+		c.mu.Unlock()
+	case wire.MsgCommandComplete:
+		tag := wire.CommandTag(body)
+		c.complete(tag, "", "")
+	case wire.MsgPortalSuspended:
+		c.complete("", "", "")
+	case wire.MsgEmptyQuery:
+		c.complete("", "", "")
+	case wire.MsgErrorResponse:
+		f, _ := wire.DecodeError(body)
+		c.complete("", f.Code, c.redactor.Redact(f.Message))
+	case wire.MsgReadyForQuery:
+		c.ready()
+	}
+}
+
+// head returns the statement whose results arrive now, or nil when the
+// queue starts with a Sync. c.mu must be held.
+func (c *capture) head() *statement {
+	if len(c.queue) == 0 {
+		return nil
+	}
+	return c.queue[0]
+}
+
+// complete records the head statement's result. An extended-protocol
+// statement leaves the queue; a Query stays until ReadyForQuery, since it
+// may hold several statements.
+func (c *capture) complete(tag, code, message string) {
+	c.mu.Lock()
+	s := c.head()
+	if s == nil {
+		c.mu.Unlock()
+		return // an error for a Parse or Bind without Execute
+	}
+	rows := s.rows
+	if n, ok := wire.TagRows(tag); ok {
+		rows = n
+	}
+	now := c.clock.Now()
+	ev := recordings.QueryEvent{
+		Start: s.start, Duration: now.Sub(s.start), Text: s.text, Params: s.params,
+		Tag: tag, Rows: rows, ErrorCode: code, ErrorMessage: message,
+	}
+	if s.simple {
+		s.start, s.rows = now, 0
+	} else {
+		c.queue = c.queue[1:]
+	}
+	c.mu.Unlock()
+	c.record(ev)
+}
+
+// ready drops what the finished Sync or Query covered, including
+// statements the server skipped after an error, and flushes the log.
+func (c *capture) ready() {
+	c.mu.Lock()
+	for len(c.queue) > 0 {
+		s := c.queue[0]
+		c.queue = c.queue[1:]
+		if s == nil {
+			break
+		}
+	}
+	if len(c.queue) == 0 {
+		c.queue = nil // release the backing array after a long pipeline
+	}
+	c.mu.Unlock()
+	if c.flusher != nil {
+		if err := c.flusher.Flush(); err != nil {
+			c.fail(err)
+		}
+	}
+}
+
+func (c *capture) record(ev recordings.QueryEvent) {
+	if err := c.rec.Record(ev); err != nil {
+		c.fail(err)
+	}
+}
+
+func (c *capture) fail(err error) {
+	c.mu.Lock()
+	first := !c.failed
+	c.failed = true
+	c.mu.Unlock()
+	if first && c.onError != nil {
+		c.onError(err)
+	}
+}

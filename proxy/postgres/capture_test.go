@@ -1,0 +1,87 @@
+package postgres
+
+import (
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/jitgate/jitgate/internal/clock"
+	"github.com/jitgate/jitgate/recordings"
+)
+
+type memoryRecorder struct{ events []recordings.QueryEvent }
+
+func (m *memoryRecorder) Record(ev recordings.QueryEvent) error {
+	m.events = append(m.events, ev)
+	return nil
+}
+
+// feed passes an encoded message to the capture's client or server side.
+func feed(t *testing.T, side func(byte, []byte, bool), msg interface{ Encode([]byte) ([]byte, error) }) {
+	t.Helper()
+	b, err := msg.Encode(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	side(b[0], b[5:], true)
+}
+
+func TestCaptureOrdersResults(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	rec := &memoryRecorder{}
+	c := newCapture(rec, nil, recordings.ParamsOn, nil, clk, func(err error) { t.Fatal(err) })
+
+	// A pipeline of two extended statements and a Sync, where the first
+	// fails, so the server skips the second.
+	feed(t, c.client, &pgproto3.Parse{Name: "s1", Query: "select $1::int / 0"})
+	feed(t, c.client, &pgproto3.Bind{PreparedStatement: "s1", Parameters: [][]byte{[]byte("1")}})
+	feed(t, c.client, &pgproto3.Execute{})
+	feed(t, c.client, &pgproto3.Parse{Query: "select 2"})
+	feed(t, c.client, &pgproto3.Bind{})
+	feed(t, c.client, &pgproto3.Execute{})
+	feed(t, c.client, &pgproto3.Sync{})
+	// A Query with two statements, and a row-limited Execute.
+	feed(t, c.client, &pgproto3.Query{String: "select 1; select 2"})
+	feed(t, c.client, &pgproto3.Bind{DestinationPortal: "p", PreparedStatement: "s1"})
+	feed(t, c.client, &pgproto3.Execute{Portal: "p", MaxRows: 1})
+	feed(t, c.client, &pgproto3.Sync{})
+
+	clk.Advance(time.Millisecond)
+	feed(t, c.server, &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "22012", Message: "division by zero"})
+	feed(t, c.server, &pgproto3.ReadyForQuery{TxStatus: 'I'})
+	feed(t, c.server, &pgproto3.DataRow{Values: [][]byte{[]byte("1")}})
+	feed(t, c.server, &pgproto3.CommandComplete{CommandTag: []byte("SELECT 1")})
+	feed(t, c.server, &pgproto3.DataRow{Values: [][]byte{[]byte("2")}})
+	feed(t, c.server, &pgproto3.CommandComplete{CommandTag: []byte("SELECT 1")})
+	feed(t, c.server, &pgproto3.ReadyForQuery{TxStatus: 'I'})
+	feed(t, c.server, &pgproto3.DataRow{Values: [][]byte{[]byte("9")}})
+	feed(t, c.server, &pgproto3.PortalSuspended{})
+	feed(t, c.server, &pgproto3.ReadyForQuery{TxStatus: 'I'})
+
+	want := []struct {
+		text, tag, code string
+		rows            int64
+		params          int
+	}{
+		{text: "select $1::int / 0", code: "22012", params: 1},
+		{text: "select 1; select 2", tag: "SELECT 1", rows: 1},
+		{text: "select 1; select 2", tag: "SELECT 1", rows: 1},
+		{text: "select $1::int / 0", rows: 1},
+	}
+	if len(rec.events) != len(want) {
+		t.Fatalf("events = %+v, want %d", rec.events, len(want))
+	}
+	for i, w := range want {
+		ev := rec.events[i]
+		if ev.Text != w.text || ev.Tag != w.tag || ev.ErrorCode != w.code || ev.Rows != w.rows || len(ev.Params) != w.params {
+			t.Errorf("event %d = %+v, want %+v", i, ev, w)
+		}
+	}
+	if rec.events[0].Duration != time.Millisecond {
+		t.Errorf("duration = %s, want 1ms on the fake clock", rec.events[0].Duration)
+	}
+	if len(c.queue) != 0 {
+		t.Errorf("queue after the last ReadyForQuery = %d entries, want 0", len(c.queue))
+	}
+}

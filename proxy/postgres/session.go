@@ -1,0 +1,253 @@
+package postgres
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jitgate/jitgate/approval"
+	"github.com/jitgate/jitgate/recordings"
+	"github.com/jitgate/jitgate/session"
+	"github.com/jitgate/jitgate/store"
+)
+
+// queryLogBufferSize is the buffer in front of a query log file; it is
+// flushed at each ReadyForQuery and when full.
+const queryLogBufferSize = 64 << 10
+
+// run holds the authenticated connection for approval, opens the session
+// and relays it until it ends.
+func (c *clientConn) run() {
+	if err := c.resolveTarget(); err != nil {
+		c.fail(err)
+		return
+	}
+	c.log = c.log.With("role", c.req.role)
+	grant, err := c.hold()
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.log.Info("grant found", "grant", grant.ID)
+
+	live, err := c.srv.opts.Registry.Open(c.ctx, &store.Session{
+		Kind: approval.KindPostgres, Person: c.person.Name, Target: c.target.Name,
+		Principal: c.req.role, ClientAddr: c.remote,
+	}, c)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.live.Store(live)
+	// The registry may bind the session to another active grant than the
+	// one matched, when the person has several.
+	bound := live.Grant()
+	c.grant = &bound
+	c.grantID, c.sessionID = bound.ID, live.ID()
+	c.log = c.log.With("grant", c.grantID, "session", c.sessionID)
+	c.log.Info("session opened")
+
+	var file *recordings.File
+	if c.contract = c.srv.cfg.Contract(bound.ContractID); c.contract == nil {
+		err = fmt.Errorf("grant %d names contract %s, which is not configured", bound.ID, bound.ContractID)
+	} else {
+		file, err = c.startRelay()
+	}
+	if err != nil {
+		c.fail(err)
+	} else {
+		c.relay()
+	}
+	c.endSession(file)
+}
+
+// openRecording creates the query log unless the contract records no
+// queries. A session that cannot be recorded does not start.
+func (c *clientConn) openRecording() (*recordings.File, error) {
+	rec := c.contract.Recording
+	if rec.Postgres == "off" {
+		return nil, nil
+	}
+	redactor, err := recordings.NewRedactor(rec.Redact)
+	if err != nil {
+		return nil, fmt.Errorf("contract %s redaction patterns: %w", c.contract.ID, err)
+	}
+
+	file, err := c.srv.opts.Recordings.Create(recordings.KindPostgres, c.sessionID, 0, "jsonl")
+	if err != nil {
+		return nil, fmt.Errorf("creating the query log: %w", err)
+	}
+
+	buf := bufio.NewWriterSize(file, queryLogBufferSize)
+	database := c.req.database
+	if database == "" {
+		database = c.target.Database
+	}
+	log, err := recordings.NewQueryLog(buf, recordings.QueryLogHeader{
+		Start: c.srv.clock.Now(), Person: c.person.Name, Target: c.target.Name, Database: database,
+		Role: c.req.role, UpstreamRole: c.upstream.role, RequestID: c.grant.RequestID, GrantID: c.grantID, SessionID: c.sessionID,
+		ContractHash: c.grant.ContractHash, Approvers: c.approvers(), Parameters: rec.Parameters,
+	})
+	if err != nil {
+		return file, fmt.Errorf("writing the query log header: %w", err)
+	}
+
+	c.capture = newCapture(log, buf, rec.Parameters, redactor, c.srv.clock, func(err error) {
+		c.log.Error("writing the query log failed; closing the session", "err", err)
+		const msg = "jitgate: the session cannot be recorded, so it is closed"
+		if !c.terminateLive(session.ReasonError, msg) {
+			c.requestStop(session.ReasonError, msg)
+		}
+	})
+	return file, nil
+}
+
+// approvers lists who approved the grant's request, for the log header.
+func (c *clientConn) approvers() []string {
+	ds, err := c.srv.opts.Store.Decisions(c.ctx, c.grant.RequestID)
+	if err != nil {
+		c.log.Warn("reading the approvers for the query log failed", "err", err)
+		return nil
+	}
+	var names []string
+	for _, d := range ds {
+		if d.Verdict == store.VerdictApprove {
+			names = append(names, d.Approver)
+		}
+	}
+	return names
+}
+
+// startRelay connects upstream, opens the query log, registers the cancel
+// key and sends the client the rest of the start-up. It returns the query
+// log file, which the caller seals, also after an error.
+func (c *clientConn) startRelay() (*recordings.File, error) {
+	up, err := c.connectUpstream()
+	if err != nil {
+		return nil, err
+	}
+	c.upstream = up
+	c.log = c.log.With("upstream_role", up.role, "upstream_pid", up.key.pid)
+	file, err := c.openRecording()
+	if err != nil {
+		return file, err
+	}
+	key, err := c.srv.cancels.register(c)
+	if err != nil {
+		return file, err
+	}
+	context.AfterFunc(c.ctx, func() { c.srv.cancels.unregister(key) })
+	if err := c.greet(key); err != nil {
+		return file, err
+	}
+	c.log.Info("relay started")
+	return file, nil
+}
+
+// endSession closes what is left, seals the query log and records the end.
+func (c *clientConn) endSession(file *recordings.File) {
+	if up := c.upstream; up != nil {
+		up.writer.terminate()
+		up.conn.Close()
+	}
+	c.out.final(nil)
+	c.conn.Close()
+
+	path, hash := "", ""
+	if file != nil {
+		if c.capture != nil && c.capture.flusher != nil {
+			if err := c.capture.flusher.Flush(); err != nil {
+				c.log.Error("flushing the query log failed", "err", err)
+			}
+		}
+		var err error
+		if path, hash, err = file.Seal(); err != nil {
+			c.log.Error("sealing the query log failed", "err", err)
+		}
+	}
+	if c.roleAcquired {
+		c.srv.roles.release(c.grant.ID)
+	}
+	live := c.endLive(path, hash)
+	c.log.Info("session ended", "reason", live.Reason(), "recording", path)
+}
+
+// pumpResult is the outcome of one direction of the relay.
+type pumpResult struct {
+	fromClient bool
+	err        error
+}
+
+// relay runs both directions until one ends or the session is stopped,
+// then closes the session in order: stop reading the client, send the
+// client its final message, cancel a running statement, end upstream.
+func (c *clientConn) relay() {
+	results := make(chan pumpResult, 2)
+	go func() { results <- pumpResult{fromClient: true, err: c.clientPump().Run()} }()
+	go func() { results <- pumpResult{fromClient: false, err: c.serverPump().Run()} }()
+
+	var first *pumpResult
+	select {
+	case r := <-results:
+		first = &r
+	case <-c.stopped:
+	}
+
+	c.conn.SetReadDeadline(time.Now())
+	c.out.final(c.finalMessage(first))
+	if c.track.busy() {
+		if err := c.cancelUpstream(context.Background()); err != nil {
+			c.log.Warn("cancelling the running statement failed", "err", err)
+		} else {
+			c.log.Info("running statement cancelled at session end")
+		}
+	}
+	c.upstream.writer.terminate()
+	c.upstream.conn.Close()
+	c.conn.Close()
+
+	pending := 2
+	if first != nil {
+		pending--
+	}
+	for ; pending > 0; pending-- {
+		<-results
+	}
+}
+
+// finalMessage returns the FATAL ErrorResponse with the reason the
+// session ends, or nil when the client left or already has the server's
+// own FATAL. It also records an upstream failure as the session's end
+// reason.
+func (c *clientConn) finalMessage(first *pumpResult) []byte {
+	if reason, msg, ok := c.stopInfo(); ok {
+		return errorMessage(stopCode(reason), msg)
+	}
+	var frameErr interface{ Error() string }
+	switch {
+	case c.track.serverFatal.Load():
+		// The client has the server's own FATAL, whichever side closed
+		// first after it.
+		c.log.Info("the database ended the session with a FATAL error")
+		c.terminateLive(session.ReasonError, "jitgate: the database ended the session")
+		return nil
+	case first.fromClient && isFrameError(first.err, &frameErr):
+		c.log.Warn("client sent an invalid message; closing the session", "err", first.err)
+		return errorMessage(codeProtocolViolation, "invalid frontend message: "+frameErr.Error())
+	case first.fromClient || c.track.clientDone.Load():
+		if !errors.Is(first.err, io.EOF) {
+			c.log.Info("client connection ended", "err", first.err)
+		}
+		return nil
+	}
+	msg := "jitgate: the connection to the database was lost; the session is closed"
+	if isFrameError(first.err, &frameErr) {
+		msg = "jitgate: the database sent an invalid message; the session is closed"
+	}
+	c.log.Warn("upstream connection ended", "err", first.err)
+	c.terminateLive(session.ReasonError, msg)
+	return errorMessage(codeConnectionFailure, msg)
+}

@@ -1,0 +1,171 @@
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+)
+
+// Sink receives the bytes a Pump relays.
+type Sink interface {
+	// WriteFrames writes b, which starts at a message boundary or where
+	// the previous call left off. atBoundary is false when b ends inside a
+	// message that the next call continues, so nothing may be written
+	// between the two calls.
+	WriteFrames(b []byte, atBoundary bool) error
+}
+
+// Inspector receives each relayed message before it is written. body
+// aliases the relay buffer and is valid only during the call. whole is
+// false when body holds only the first bytes of a longer message (see
+// Rules.Inspect).
+type Inspector func(typ byte, body []byte, whole bool)
+
+// DefaultBufferSize is the relay buffer per direction: large enough to
+// batch many small messages into one write, small enough for thousands of
+// connections.
+const DefaultBufferSize = 64 << 10
+
+// Pump relays messages from a reader to a Sink without changing them. It
+// reads into one reused buffer, finds message boundaries in place, calls
+// the inspector for each message, and writes every complete message of a
+// read in one call. A message longer than the buffer, and not gathered for
+// inspection, is streamed through in pieces, so memory stays bounded by
+// the buffer whatever the message size.
+type Pump struct {
+	src     io.Reader
+	dst     Sink
+	rules   *Rules
+	inspect Inspector
+	buf     []byte
+
+	relayed int64 // bytes written to dst, for error offsets
+}
+
+// NewPump returns a pump with a buffer of bufSize bytes (at least 4 KiB).
+// inspect may be nil.
+func NewPump(src io.Reader, dst Sink, rules *Rules, inspect Inspector, bufSize int) *Pump {
+	bufSize = max(bufSize, 4<<10)
+	return &Pump{src: src, dst: dst, rules: rules, inspect: inspect, buf: make([]byte, bufSize)}
+}
+
+// Run relays until the reader or the sink fails. It returns io.EOF when
+// the reader ends at a message boundary and io.ErrUnexpectedEOF when it
+// ends inside a message. An invalid type or length word returns
+// *FrameError, after every message before it was relayed. A failing sink
+// returns *WriteError, and other read errors are returned as they come.
+func (p *Pump) Run() error {
+	var (
+		start, end int // buf[start:end] is read but not yet written
+		skip       int64
+		need       int // bytes the message at start needs in the buffer
+	)
+	for {
+		if need > len(p.buf) {
+			p.grow(need, start, end)
+			end -= start
+			start = 0
+		} else if end == len(p.buf) && start > 0 {
+			end = copy(p.buf, p.buf[start:end])
+			start = 0
+		}
+		n, readErr := p.src.Read(p.buf[end:])
+		end += n
+
+		pos, frameErr := p.scan(start, end, &skip, &need)
+		if pos > start {
+			if err := p.dst.WriteFrames(p.buf[start:pos], skip == 0); err != nil {
+				return &WriteError{Err: err}
+			}
+			p.relayed += int64(pos - start)
+			start = pos
+		}
+		if start == end {
+			start, end = 0, 0
+		} else if start > 0 && need > len(p.buf)-start {
+			end = copy(p.buf, p.buf[start:end])
+			start = 0
+		}
+		if frameErr != nil {
+			return frameErr
+		}
+		if readErr != nil {
+			if errors.Is(readErr, io.EOF) && (skip > 0 || end > start) {
+				return io.ErrUnexpectedEOF
+			}
+			return readErr
+		}
+	}
+}
+
+// scan walks the messages in buf[pos:end], inspecting complete ones, and
+// returns how far the bytes may be written. It sets *skip to the bytes of
+// a streamed message still to come, and *need to the buffer length the
+// next incomplete message requires.
+func (p *Pump) scan(pos, end int, skip *int64, need *int) (int, error) {
+	*need = 0
+	for pos < end {
+		if *skip > 0 {
+			k := int(min(*skip, int64(end-pos)))
+			pos += k
+			*skip -= int64(k)
+			continue
+		}
+		if end-pos < 5 {
+			*need = 5
+			return pos, nil
+		}
+		typ := p.buf[pos]
+		length := int64(binary.BigEndian.Uint32(p.buf[pos+1 : pos+5]))
+		if err := p.check(typ, length, pos); err != nil {
+			return pos, err
+		}
+		total := 1 + length
+		avail := int64(end - pos)
+		if avail >= total {
+			if p.inspect != nil {
+				p.inspect(typ, p.buf[pos+5:pos+int(total)], true)
+			}
+			pos += int(total)
+			continue
+		}
+		gather := min(int64(p.rules.Inspect[typ]), length-4)
+		if total <= int64(len(p.buf)) || avail < 5+gather {
+			// Wait for the whole message when it fits the buffer, or
+			// for the part the inspector wants.
+			*need = int(min(total, max(5+gather, int64(len(p.buf)))))
+			return pos, nil
+		}
+		if p.inspect != nil {
+			p.inspect(typ, p.buf[pos+5:pos+5+int(gather)], false)
+		}
+		*skip = total - avail
+		pos = end
+	}
+	return pos, nil
+}
+
+func (p *Pump) check(typ byte, length int64, pos int) error {
+	maxLen := p.rules.MaxLen[typ]
+	switch {
+	case maxLen == 0:
+		return &FrameError{Type: typ, Length: length, Offset: p.relayed + int64(pos), Reason: "unknown message type"}
+	case length < 4:
+		return &FrameError{Type: typ, Length: length, Offset: p.relayed + int64(pos), Reason: "length word below 4"}
+	case length > maxLen:
+		return &FrameError{Type: typ, Length: length, Offset: p.relayed + int64(pos), Reason: "longer than the limit for this type"}
+	}
+	return nil
+}
+
+// grow replaces the buffer with one of at least size bytes, moving the
+// unwritten bytes buf[start:end] to its front.
+func (p *Pump) grow(size, start, end int) {
+	n := len(p.buf)
+	for n < size {
+		n *= 2
+	}
+	buf := make([]byte, n)
+	copy(buf, p.buf[start:end])
+	p.buf = buf
+}

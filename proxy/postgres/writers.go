@@ -1,0 +1,162 @@
+package postgres
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jitgate/jitgate/proxy/postgres/wire"
+)
+
+// clientWriter serializes what goes to the client: the relayed server
+// messages and the front door's own messages, which must fall between two
+// relayed messages. A message of the front door that comes while a long
+// server message is only partly written waits until it is complete.
+type clientWriter struct {
+	conn net.Conn
+
+	// mu guards the fields below and is held during each write.
+	mu      sync.Mutex
+	partial bool   // the last relayed write ended inside a message
+	pending []byte // front door messages waiting for a boundary
+	closed  bool
+}
+
+func newClientWriter(conn net.Conn) *clientWriter { return &clientWriter{conn: conn} }
+
+// WriteFrames implements wire.Sink for the server-to-client pump.
+func (w *clientWriter) WriteFrames(b []byte, atBoundary bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return net.ErrClosed
+	}
+	if _, err := w.conn.Write(b); err != nil {
+		return err
+	}
+	w.partial = !atBoundary
+	if w.partial || len(w.pending) == 0 {
+		return nil
+	}
+	_, err := w.conn.Write(w.pending)
+	w.pending = nil
+	return err
+}
+
+// send writes complete messages of the front door, or queues them until
+// the relayed message being written is complete.
+func (w *clientWriter) send(msgs []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return net.ErrClosed
+	}
+	if w.partial {
+		w.pending = append(w.pending, msgs...)
+		return nil
+	}
+	_, err := w.conn.Write(msgs)
+	return err
+}
+
+// final writes the last message, when the connection is at a message
+// boundary, and makes later writes fail. It waits at most closeTimeout
+// for a relayed write in progress. msg may be nil.
+func (w *clientWriter) final(msg []byte) {
+	w.conn.SetWriteDeadline(time.Now().Add(closeTimeout))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	w.closed = true
+	if w.partial || len(msg) == 0 {
+		return
+	}
+	if len(w.pending) > 0 {
+		msg = append(w.pending, msg...)
+	}
+	w.conn.Write(msg) // the connection closes next; an error changes nothing
+}
+
+// upstreamWriter is the sink of the client-to-server pump. It notes client
+// activity for the idle timeout and lets the shutdown send Terminate
+// between two messages.
+type upstreamWriter struct {
+	conn  net.Conn
+	touch func()
+
+	// mu guards partial and closed and is held during each write.
+	mu      sync.Mutex
+	partial bool
+	closed  bool
+}
+
+// WriteFrames implements wire.Sink.
+func (w *upstreamWriter) WriteFrames(b []byte, atBoundary bool) error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return net.ErrClosed
+	}
+	_, err := w.conn.Write(b)
+	w.partial = !atBoundary
+	w.mu.Unlock()
+	if w.touch != nil {
+		w.touch()
+	}
+	return err
+}
+
+// terminate sends Terminate when the connection is at a message boundary,
+// waiting at most closeTimeout, and makes later writes fail.
+func (w *upstreamWriter) terminate() {
+	w.conn.SetWriteDeadline(time.Now().Add(closeTimeout))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	w.closed = true
+	if !w.partial {
+		w.conn.Write([]byte{wire.MsgTerminate, 0, 0, 0, 4})
+	}
+}
+
+// tracker follows whether the upstream backend may be running a
+// statement, from the messages relayed in each direction.
+type tracker struct {
+	// awaiting counts client messages that end in ReadyForQuery (Query,
+	// Sync, FunctionCall); ready counts the ReadyForQuery messages.
+	awaiting atomic.Int64
+	ready    atomic.Int64
+	// unsynced is set by extended-protocol messages not yet followed by
+	// a Sync.
+	unsynced atomic.Bool
+	// clientDone is set when the client sent Terminate, after which the
+	// server closing the connection is the expected end.
+	clientDone atomic.Bool
+	// serverFatal is set when the server sent an ErrorResponse of
+	// severity FATAL or PANIC, which the client has then seen.
+	serverFatal atomic.Bool
+}
+
+// busy reports whether a statement may be running upstream.
+func (t *tracker) busy() bool {
+	return t.unsynced.Load() || t.awaiting.Load() > t.ready.Load()
+}
+
+func (t *tracker) clientMessage(typ byte) {
+	switch typ {
+	case wire.MsgQuery, wire.MsgFunctionCall:
+		t.awaiting.Add(1)
+	case wire.MsgSync:
+		t.awaiting.Add(1)
+		t.unsynced.Store(false)
+	case wire.MsgParse, wire.MsgBind, wire.MsgExecute, wire.MsgDescribe, wire.MsgClose, wire.MsgFlush:
+		t.unsynced.Store(true)
+	case wire.MsgTerminate:
+		t.clientDone.Store(true)
+	}
+}
