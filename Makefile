@@ -23,7 +23,7 @@ fuzz:
 		dir=$$(dirname "$$f"); \
 		for fn in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$$f" | sed 's/^func //'); do \
 			echo "fuzz $$dir $$fn"; \
-			$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) "./$$dir" || exit 1; \
+			$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s "./$$dir" || exit 1; \
 		done; \
 	done
 
