@@ -196,6 +196,7 @@ type Contract struct {
 	Approval   Approval     `yaml:"approval"`
 	Window     Window       `yaml:"window"`
 	BreakGlass *BreakGlass  `yaml:"break_glass"`
+	SSH        SSHTerms     `yaml:"ssh"`
 	Recording  Recording    `yaml:"recording"`
 	Retention  Retention    `yaml:"retention"`
 	Compliance []string     `yaml:"compliance"`
@@ -280,6 +281,23 @@ type BreakGlass struct {
 	ReviewWithin Duration   `yaml:"review_within"`
 	Reviewers    Principals `yaml:"reviewers"`
 }
+
+// SSHTerms says what an SSH session may do on the target beyond running
+// commands. They become the extensions of the upstream certificate, and
+// the front door refuses the matching requests when a term is off.
+type SSHTerms struct {
+	// PTY allows a terminal. Default true.
+	PTY *bool `yaml:"pty"`
+	// PortForwarding allows local, remote and Unix-socket forwarding.
+	PortForwarding bool `yaml:"port_forwarding"`
+	// AgentForwarding lets the target use the client's SSH agent.
+	AgentForwarding bool `yaml:"agent_forwarding"`
+	// X11Forwarding allows X11 channels.
+	X11Forwarding bool `yaml:"x11_forwarding"`
+}
+
+// AllowsPTY reports whether a terminal is allowed.
+func (t SSHTerms) AllowsPTY() bool { return t.PTY == nil || *t.PTY }
 
 // Recording says what is recorded.
 type Recording struct {

@@ -58,6 +58,10 @@ func randomToken() string {
 }
 
 
+// errStopped reports a server that ended before it was ready, without an
+// error of its own (the demo was interrupted while starting).
+var errStopped = errors.New("interrupted")
+
 // running is the jitgate server the demo started.
 type running struct {
 	done chan error
@@ -79,6 +83,18 @@ func startServer(ctx context.Context, cfgPath string, log *slog.Logger) (*runnin
 		return nil, errors.Join(err, srv.Close())
 	}
 	r := &running{done: make(chan error, 1)}
-	go func() { r.done <- srv.Serve(ctx) }()
-	return r, nil
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	// The walkthrough is printed only once every front door listens, so
+	// the first command typed cannot meet a refused connection.
+	select {
+	case <-srv.Ready():
+		go func() { r.done <- <-served }()
+		return r, nil
+	case err := <-served:
+		if err == nil {
+			err = errStopped
+		}
+		return nil, fmt.Errorf("demo: jitgate stopped before it was ready: %w", err)
+	}
 }

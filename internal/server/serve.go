@@ -12,7 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jitgate/jitgate/credentials"
 	pgproxy "github.com/jitgate/jitgate/proxy/postgres"
+	sshproxy "github.com/jitgate/jitgate/proxy/ssh"
 	"github.com/jitgate/jitgate/recordings"
 )
 
@@ -113,6 +115,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	doors := &frontDoors{log: s.log, failed: make(chan error, 1)}
 	var err error
 	if err = s.startFrontDoors(doorsCtx, doors); err == nil {
+		close(s.ready)
 		fmt.Fprintf(s.opts.Stdout, "jitgate: API on %s\n", s.URL())
 		s.log.Info("serving", "api", s.URL())
 		select {
@@ -184,6 +187,36 @@ func (s *Server) startFrontDoors(ctx context.Context, doors *frontDoors) error {
 			return err
 		}
 	}
+	if s.cfg.Listen.SSH != "" {
+		if err := s.startSSH(ctx, doors); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startSSH starts the SSH front door with the user CA that signs the
+// upstream certificates.
+func (s *Server) startSSH(ctx context.Context, doors *frontDoors) error {
+	ca, err := credentials.LoadOrCreateCA(s.cfg.SSH.UserCAKeyFile)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	door, err := sshproxy.New(sshproxy.Options{
+		Config: s.cfg, Engine: s.engine, Registry: s.registry, Identity: s.identity, CA: ca,
+		Recordings: s.recordingsFS(), Clock: s.opts.Clock, Logger: s.log.With("door", "ssh"),
+		StateDir: s.stateDir(),
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", s.cfg.Listen.SSH)
+	if err != nil {
+		return fmt.Errorf("server: listening on listen.ssh %s: %w; stop what uses that address or pick another", s.cfg.Listen.SSH, err)
+	}
+	fmt.Fprintf(s.opts.Stdout, "jitgate: SSH on %s\n", ln.Addr())
+	s.log.Info("serving", "ssh", ln.Addr().String())
+	doors.run(ctx, "ssh", func(ctx context.Context) error { return door.Serve(ctx, ln) })
 	return nil
 }
 

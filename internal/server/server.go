@@ -63,6 +63,9 @@ type Server struct {
 	web    net.Listener // nil until Listen
 	scheme string       // http or https
 	closed bool
+
+	// ready is closed once Serve has every front door listening.
+	ready chan struct{}
 }
 
 // New opens the store and builds every component, starts the approval
@@ -79,7 +82,7 @@ func New(ctx context.Context, cfg *configs.Config, opts Options) (*Server, error
 	if opts.Stdout == nil {
 		opts.Stdout = io.Discard
 	}
-	s := &Server{cfg: cfg, opts: opts, log: opts.Logger}
+	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, ready: make(chan struct{})}
 	if err := s.build(ctx); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
@@ -184,6 +187,9 @@ func (s *Server) idleTimeout(g *store.Grant) time.Duration {
 	}
 	return c.Window.IdleTimeout.Std()
 }
+
+// Ready is closed once Serve accepts connections on every listener.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // Engine returns the approval engine.
 func (s *Server) Engine() *approval.Engine { return s.engine }

@@ -1,0 +1,299 @@
+package sshproxy
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/jitgate/jitgate/proxy/ssh/sshmsg"
+	"github.com/jitgate/jitgate/session"
+)
+
+// conn is one authenticated client connection. It implements session.Conn
+// so the registry can warn the client and end the connection.
+type conn struct {
+	srv *Server
+	sc  *ssh.ServerConn
+	// logp holds the logger; the gate adds the session ids to it.
+	logp   atomic.Pointer[slog.Logger]
+	person string
+	route  route
+	// routeErr is set when the SSH user names no usable route; it is the
+	// message for the person.
+	routeErr error
+	// ctx ends when the client connection ends.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// closed is closed when the client's TCP connection is gone.
+	closed chan struct{}
+	gate   gate
+
+	// channels counts the goroutines that serve channels.
+	channels sync.WaitGroup
+
+	// mu guards the fields below.
+	mu          sync.Mutex
+	sessions    map[*sessionChannel]struct{}
+	openCount   int // channels open now, for maxChannelsPerConn
+	nextChannel int // number of the next session channel, for recordings
+	forwards    int // active remote forwards
+	terminating bool
+	live        *session.Live
+	up          *upstream
+	recordings  []sealedRecording
+}
+
+// sealedRecording is a recording file of one channel, once sealed.
+type sealedRecording struct {
+	path, hash string
+	pty        bool
+}
+
+func newConn(ctx context.Context, s *Server, sc *ssh.ServerConn, log *slog.Logger) *conn {
+	c := &conn{
+		srv:      s,
+		sc:       sc,
+		person:   sc.Permissions.Extensions[permPerson],
+		closed:   make(chan struct{}),
+		sessions: map[*sessionChannel]struct{}{},
+	}
+	c.gate.done = make(chan struct{})
+	c.gate.taken = make(chan struct{})
+	c.ctx, c.cancel = context.WithCancel(ctx)
+	c.route, c.routeErr = parseRoute(sc.User())
+	c.logp.Store(log.With("person", c.person, "user", sc.User()))
+	c.logger().Info("client authenticated", "method", sc.Permissions.Extensions[permMethod],
+		"key", sc.Permissions.Extensions[permFingerprint])
+	return c
+}
+
+// logger returns the connection's logger, with the session, grant and
+// request ids once the gate has them.
+func (c *conn) logger() *slog.Logger { return c.logp.Load() }
+
+// serve handles the connection's channels and global requests until the
+// client disconnects, then closes the upstream side and records the end of
+// the session.
+func (c *conn) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request) {
+	go func() {
+		_ = c.sc.Wait()
+		close(c.closed)
+	}()
+	globals := make(chan *ssh.Request, maxQueuedGlobalRequests)
+	go c.drainGlobalRequests(reqs, globals)
+	go c.serveGlobalRequests(globals)
+
+	for nc := range chans {
+		c.openChannel(nc)
+	}
+
+	c.cancel()
+	c.mu.Lock()
+	c.terminating = true
+	up, live := c.up, c.live
+	c.mu.Unlock()
+	if up != nil {
+		_ = up.client.Close()
+	}
+	c.channels.Wait()
+	if live != nil {
+		path, hash := c.mainRecording()
+		live.End(path, hash)
+	}
+	c.logger().Info("connection closed")
+}
+
+// drainGlobalRequests moves global requests to the worker's queue, so the
+// transport does not wait for the worker. A client that queues more than
+// maxQueuedGlobalRequests is disconnected.
+func (c *conn) drainGlobalRequests(in <-chan *ssh.Request, out chan<- *ssh.Request) {
+	defer close(out)
+	overflowed := false
+	for req := range in {
+		select {
+		case out <- req:
+		default:
+			if !overflowed {
+				overflowed = true
+				c.logger().Warn("client sent too many global requests without waiting for replies; disconnecting", "max", maxQueuedGlobalRequests)
+				_ = c.sc.Close()
+			}
+		}
+	}
+}
+
+// openChannel starts serving one channel the client opened in a goroutine
+// of its own, because x/crypto delivers channel opens from its read loop
+// and a slow handler there would stall the whole connection.
+func (c *conn) openChannel(nc ssh.NewChannel) {
+	switch nc.ChannelType() {
+	case sshmsg.ChannelTypeSession, sshmsg.ChannelTypeDirectTCPIP, sshmsg.ChannelTypeDirectStreamLocal:
+	default:
+		_ = nc.Reject(ssh.UnknownChannelType, "jitgate: channel type "+nc.ChannelType()+" is not supported")
+		return
+	}
+	if !c.takeChannelSlot() {
+		c.logger().Warn("channel rejected: too many open channels or the connection is ending", "type", nc.ChannelType(), "max", maxChannelsPerConn)
+		_ = nc.Reject(ssh.ResourceShortage, "jitgate: too many channels open on this connection")
+		return
+	}
+	go func() {
+		defer c.releaseChannelSlot()
+		if nc.ChannelType() == sshmsg.ChannelTypeSession {
+			c.serveSession(nc)
+			return
+		}
+		c.serveDirect(nc)
+	}()
+}
+
+// takeChannelSlot counts a new channel goroutine. It adds to c.channels
+// under mu, and serve sets terminating under mu before it waits, so no
+// goroutine is added once serve waits.
+func (c *conn) takeChannelSlot() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.terminating || c.openCount >= maxChannelsPerConn {
+		return false
+	}
+	c.openCount++
+	c.channels.Add(1)
+	return true
+}
+
+func (c *conn) releaseChannelSlot() {
+	c.mu.Lock()
+	c.openCount--
+	c.mu.Unlock()
+	c.channels.Done()
+}
+
+// touch notes client activity for the idle timeout.
+func (c *conn) touch() {
+	if live := c.currentLive(); live != nil {
+		live.Touch()
+	}
+}
+
+func (c *conn) currentLive() *session.Live {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.live
+}
+
+func (c *conn) currentUpstream() *upstream {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.up
+}
+
+// channelNumber returns the next session channel number, which names the
+// channel's recording.
+func (c *conn) channelNumber() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	num := c.nextChannel
+	c.nextChannel++
+	return num
+}
+
+// addSession registers a fully built session channel for warnings and
+// termination; it returns false when the connection is ending.
+func (c *conn) addSession(s *sessionChannel) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.terminating {
+		return false
+	}
+	c.sessions[s] = struct{}{}
+	return true
+}
+
+func (c *conn) removeSession(s *sessionChannel) {
+	c.mu.Lock()
+	delete(c.sessions, s)
+	c.mu.Unlock()
+}
+
+// addRecording keeps a sealed recording for the session's end record.
+func (c *conn) addRecording(r sealedRecording) {
+	c.mu.Lock()
+	c.recordings = append(c.recordings, r)
+	c.mu.Unlock()
+}
+
+// mainRecording is the recording the session record names: the first
+// terminal session's, else the first one sealed. Every recording's hash is
+// also in the audit log as a recording.sealed event.
+func (c *conn) mainRecording() (path, hash string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.recordings {
+		if r.pty {
+			return r.path, r.hash
+		}
+	}
+	if len(c.recordings) > 0 {
+		return c.recordings[0].path, c.recordings[0].hash
+	}
+	return "", ""
+}
+
+// Warn writes msg on the terminal of every session channel, for the
+// warnings before a window ends.
+func (c *conn) Warn(msg string) {
+	c.mu.Lock()
+	sessions := make([]*sessionChannel, 0, len(c.sessions))
+	for s := range c.sessions {
+		sessions = append(sessions, s)
+	}
+	c.mu.Unlock()
+	for _, s := range sessions {
+		s.warn(msg)
+	}
+}
+
+// Terminate writes msg as the last line of every session channel and
+// closes the channels without an exit status, because the target sent
+// none. Then it closes the upstream connection, and closes the client
+// connection once the client has closed its side or CloseGrace has
+// passed. It returns at once; an empty msg writes no line.
+func (c *conn) Terminate(reason session.Reason, msg string) {
+	c.mu.Lock()
+	if c.terminating {
+		c.mu.Unlock()
+		return
+	}
+	c.terminating = true
+	sessions := make([]*sessionChannel, 0, len(c.sessions))
+	for s := range c.sessions {
+		sessions = append(sessions, s)
+	}
+	up := c.up
+	c.mu.Unlock()
+
+	c.logger().Info("ending connection", "reason", reason)
+	grace := c.srv.opts.CloseGrace
+	// The hard stop unblocks writes to a client that stopped reading.
+	hardStop := time.AfterFunc(2*grace, func() { _ = c.sc.Close() })
+	go func() {
+		defer hardStop.Stop()
+		for _, s := range sessions {
+			s.terminate(msg)
+		}
+		if up != nil {
+			_ = up.client.Close()
+		}
+		timer := time.NewTimer(grace)
+		defer timer.Stop()
+		select {
+		case <-c.closed:
+		case <-timer.C:
+		}
+		_ = c.sc.Close()
+	}()
+}

@@ -1,0 +1,230 @@
+package sshproxy
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/jitgate/jitgate/proxy/ssh/sshmsg"
+)
+
+// outputBuffer is the size of one read from the target.
+const outputBuffer = 32 << 10
+
+// attach connects the channel to its channel on the target: output pumps
+// for stdout and stderr, and the relay of the target's requests.
+func (s *sessionChannel) attach(u *upstream, up ssh.Channel, upReqs <-chan *ssh.Request) {
+	s.upstream, s.up = u, up
+	s.upstreamDone = make(chan struct{})
+	s.outputs.Add(2)
+	go s.pumpOutput(up, s.ch)
+	go s.pumpOutput(up.Stderr(), s.ch.Stderr())
+	go s.relayTargetRequests(upReqs)
+}
+
+// pumpOutput copies target output to the client and the recording. The
+// write to the client blocks while the client's window is full, which
+// holds back this channel only.
+//
+// NOTE: stdout and stderr have a pump each, because x/crypto hands them
+// out as separate streams, so a stderr chunk may reach the client and the
+// recording before a stdout chunk that the target sent just before it.
+// Within each stream the order is kept.
+func (s *sessionChannel) pumpOutput(src interface{ Read([]byte) (int, error) }, dst interface{ Write([]byte) (int, error) }) {
+	defer s.outputs.Done()
+	buf := make([]byte, outputBuffer)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+			s.rec.output(buf[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// relayTargetRequests handles the requests of the target's channel until
+// the target closes it. Then it finishes the client's channel after the
+// last output byte: exit-status or exit-signal exactly as the target sent
+// it (none when it sent none), then EOF and CLOSE.
+func (s *sessionChannel) relayTargetRequests(reqs <-chan *ssh.Request) {
+	defer close(s.upstreamDone)
+	var exit *ssh.Request
+	for req := range reqs {
+		switch req.Type {
+		case sshmsg.RequestExitStatus:
+			if _, err := sshmsg.ParseExitStatus(req.Payload); err != nil {
+				s.log.Warn("the target sent a malformed exit-status; it is not relayed", "err", err)
+				continue
+			}
+			exit = req
+		case sshmsg.RequestExitSignal:
+			if _, err := sshmsg.ParseExitSignal(req.Payload); err != nil {
+				s.log.Warn("the target sent a malformed exit-signal; it is not relayed", "err", err)
+				continue
+			}
+			exit = req
+		case sshmsg.RequestEndOfWrite, sshmsg.RequestXonXoff:
+			_, _ = s.ch.SendRequest(req.Type, false, req.Payload)
+		default:
+			// keepalive@openssh.com from sshd's ClientAliveInterval: any
+			// reply proves the connection is alive.
+			if req.WantReply {
+				_ = req.Reply(false, nil)
+			}
+		}
+	}
+	s.outputs.Wait()
+	<-s.runAnswered
+	if exit == nil && s.targetGone() {
+		// Terminate shows the person that the target hung up.
+		return
+	}
+	s.finish(exit)
+}
+
+// targetGone reports whether the whole connection to the target ended,
+// rather than only this channel. x/crypto closes the channels of a dead
+// connection just before Wait returns, so this waits up to
+// upstreamGoneWait for that.
+func (s *sessionChannel) targetGone() bool {
+	timer := time.NewTimer(upstreamGoneWait)
+	defer timer.Stop()
+	select {
+	case <-s.upstream.gone:
+		return true
+	case <-timer.C:
+		return false
+	}
+}
+
+// finish sends exit (when not nil), EOF and CLOSE to the client, once.
+func (s *sessionChannel) finish(exit *ssh.Request) {
+	s.mu.Lock()
+	done := s.finished
+	s.finished = true
+	s.mu.Unlock()
+	if done {
+		return
+	}
+	if exit != nil {
+		_, _ = s.ch.SendRequest(exit.Type, false, exit.Payload)
+	}
+	_ = s.ch.CloseWrite()
+	_ = s.ch.Close()
+}
+
+// cleanup runs after the client closed the channel: it closes the
+// target's channel, waits for the relay goroutines and seals the
+// recording.
+func (s *sessionChannel) cleanup() {
+	s.markAnswered()
+	if s.claimer {
+		// The channel closed before its run request passed the gate. The
+		// goroutine ends with the gate, which the connection's end bounds.
+		go s.c.releaseGate()
+	}
+	if pending := s.gateResult; pending != nil {
+		// The channel closed during the hold: close the target's channel
+		// the gate may still open for it.
+		go func() {
+			if res := <-pending; res.channel != nil && res.channel.ch != nil {
+				_ = res.channel.ch.Close()
+			}
+		}()
+	}
+	if s.up != nil {
+		_ = s.up.Close()
+		<-s.upstreamDone
+	}
+	if s.upstream != nil && s.run != nil {
+		s.sealRecording()
+	}
+}
+
+// notice writes one or more lines to the client's stderr and the
+// recording.
+func (s *sessionChannel) notice(msg string) {
+	s.writeLines(msg, false)
+}
+
+// warn writes msg on its own line while the session runs, and marks the
+// recording.
+func (s *sessionChannel) warn(msg string) {
+	s.mu.Lock()
+	done := s.finished
+	s.mu.Unlock()
+	if done {
+		return
+	}
+	s.writeLines(msg, true)
+	s.rec.marker(msg)
+}
+
+// terminate ends the channel for Conn.Terminate: msg as the last line,
+// then EOF and CLOSE, without an exit status.
+func (s *sessionChannel) terminate(msg string) {
+	s.mu.Lock()
+	done := s.finished
+	s.finished = true
+	s.mu.Unlock()
+	if done {
+		return
+	}
+	if msg != "" {
+		s.writeLines(msg, true)
+		s.rec.marker(msg)
+	}
+	_ = s.ch.CloseWrite()
+	_ = s.ch.Close()
+}
+
+// writeLines writes msg to stderr, ending each line with CRLF on a
+// terminal (whose client side is in raw mode) and LF otherwise. With
+// newLineFirst, a terminal first moves to a fresh line, because the
+// cursor may stand after a shell prompt.
+func (s *sessionChannel) writeLines(msg string, newLineFirst bool) {
+	eol := "\n"
+	if s.isTerminal() {
+		eol = "\r\n"
+	}
+	var b strings.Builder
+	if newLineFirst && eol == "\r\n" {
+		b.WriteString(eol)
+	}
+	for line := range strings.SplitSeq(msg, "\n") {
+		b.WriteString(line)
+		b.WriteString(eol)
+	}
+	s.writeStderr([]byte(b.String()))
+}
+
+// writeStderr writes bytes of the front door's own to the client's stderr
+// and records them as output, because the terminal shows them.
+func (s *sessionChannel) writeStderr(data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	if _, err := s.ch.Stderr().Write(data); err != nil {
+		return
+	}
+	s.rec.output(data)
+}
+
+// The methods below make the first session channel the hold's holdIO.
+
+func (s *sessionChannel) hasTerminal() bool { return s.isTerminal() }
+
+func (s *sessionChannel) prompt(ctx context.Context, question string) (string, error) {
+	return s.stdin.prompt(ctx, question)
+}
+
+func (s *sessionChannel) setWaiting(waiting bool) { s.stdin.setWaiting(waiting) }
+
+func (s *sessionChannel) interrupted() <-chan struct{} { return s.stdin.interrupt }

@@ -1,0 +1,137 @@
+package sshproxy
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// terminal runs a client program on a pseudo-terminal, as a person at a
+// terminal would, and keeps everything it shows.
+type terminal struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	ptmx *os.File
+	done chan struct{}
+	err  error
+
+	// mu guards out and changed.
+	mu      sync.Mutex
+	out     bytes.Buffer
+	changed chan struct{} // closed and replaced when out grows
+}
+
+// startTerminal starts cmd on a new pseudo-terminal of cols x rows.
+func startTerminal(t *testing.T, cmd *exec.Cmd, cols, rows uint16) *terminal {
+	t.Helper()
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: cols, Rows: rows})
+	if err != nil {
+		t.Fatalf("start %s on a pty: %v", cmd.Args[0], err)
+	}
+	t.Logf("started pid %d on a pty: %s", cmd.Process.Pid, strings.Join(cmd.Args, " "))
+	term := &terminal{t: t, cmd: cmd, ptmx: ptmx, done: make(chan struct{}), changed: make(chan struct{})}
+	go term.read()
+	t.Cleanup(func() {
+		select {
+		case <-term.done:
+		default:
+			_ = cmd.Process.Kill()
+			<-term.done
+		}
+		ptmx.Close()
+	})
+	return term
+}
+
+// read copies the terminal's output until the program exits and the
+// terminal reports EIO.
+func (term *terminal) read() {
+	buf := make([]byte, 4096)
+	for {
+		n, err := term.ptmx.Read(buf)
+		if n > 0 {
+			term.mu.Lock()
+			term.out.Write(buf[:n])
+			close(term.changed)
+			term.changed = make(chan struct{})
+			term.mu.Unlock()
+		}
+		if err != nil {
+			break
+		}
+	}
+	term.err = term.cmd.Wait()
+	close(term.done)
+}
+
+// output returns everything the terminal showed so far.
+func (term *terminal) output() string {
+	term.mu.Lock()
+	defer term.mu.Unlock()
+	return term.out.String()
+}
+
+// waitFor waits until the terminal output contains want after offset,
+// and returns the offset just past it.
+func (term *terminal) waitFor(want string, from int, timeout time.Duration) int {
+	term.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		term.mu.Lock()
+		out, changed := term.out.String(), term.changed
+		term.mu.Unlock()
+		if i := strings.Index(out[min(from, len(out)):], want); i >= 0 {
+			return min(from, len(out)) + i + len(want)
+		}
+		select {
+		case <-changed:
+		case <-term.done:
+			if !strings.Contains(term.output()[min(from, len(out)):], want) {
+				term.t.Fatalf("the program exited before the terminal showed %q; it showed:\n%q", want, term.output())
+			}
+		case <-deadline:
+			term.t.Fatalf("the terminal did not show %q within %v; it showed:\n%q", want, timeout, term.output())
+		}
+	}
+}
+
+// send types s.
+func (term *terminal) send(s string) {
+	term.t.Helper()
+	if _, err := term.ptmx.Write([]byte(s)); err != nil {
+		term.t.Fatalf("type %q: %v", s, err)
+	}
+}
+
+// resize changes the terminal size, which makes ssh send window-change.
+func (term *terminal) resize(cols, rows uint16) {
+	term.t.Helper()
+	if err := pty.Setsize(term.ptmx, &pty.Winsize{Cols: cols, Rows: rows}); err != nil {
+		term.t.Fatal(err)
+	}
+}
+
+// wait waits for the program to exit and returns its exit code.
+func (term *terminal) wait(timeout time.Duration) int {
+	term.t.Helper()
+	select {
+	case <-term.done:
+	case <-time.After(timeout):
+		term.t.Fatalf("%s did not exit within %v; the terminal showed:\n%q", term.cmd.Args[0], timeout, term.output())
+	}
+	var exitErr *exec.ExitError
+	if errors.As(term.err, &exitErr) {
+		return exitErr.ExitCode()
+	}
+	if term.err != nil {
+		term.t.Fatal(term.err)
+	}
+	return 0
+}

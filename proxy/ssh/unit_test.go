@@ -1,0 +1,183 @@
+package sshproxy
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+func TestParseRoute(t *testing.T) {
+	tests := []struct {
+		user    string
+		want    route
+		wantErr string
+	}{
+		{user: "deploy@web-1", want: route{login: "deploy", target: "web-1"}},
+		{user: "svc@corp@web-1", want: route{login: "svc@corp", target: "web-1"}},
+		{user: "deploy", wantErr: "names no target"},
+		{user: "@web-1", wantErr: "names no login"},
+		{user: "deploy@", wantErr: "names no target after the @"},
+		{user: "de ploy@web-1", wantErr: "white space or control characters"},
+		{user: "deploy@web-1\x00", wantErr: "white space or control characters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.user, func(t *testing.T) {
+			got, err := parseRoute(tt.user)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseRoute(%q) error = %v, want one containing %q", tt.user, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("parseRoute(%q) = %+v, %v; want %+v", tt.user, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLineEditor(t *testing.T) {
+	tests := []struct {
+		name     string
+		typed    string
+		wantLine string
+		wantEcho string
+		want     editResult
+	}{
+		{"plain", "disk full\r", "disk full", "disk full\r\n", editDone},
+		{"backspace", "diskk\x7f full\r", "disk full", "diskk\b \b full\r\n", editDone},
+		{"kill line", "wrong\x15right\n", "right", "wrong\b \b\b \b\b \b\b \b\b \bright\r\n", editDone},
+		{"arrow keys skipped", "a\x1b[Db\x1bOCc\x1b[1;5D\r", "abc", "abc\r\n", editDone},
+		{"utf-8 erase", "caf\xc3\xa9\x7f\r", "caf", "caf\xc3\xa9\b \b\r\n", editDone},
+		{"ctrl-c", "half\x03", "half", "half^C\r\n", editAbort},
+		{"ctrl-d on empty", "\x04", "", "\r\n", editAbort},
+		{"ctrl-d mid-line ignored", "ab\x04c", "abc", "abc", editMore},
+		{"bytes after enter dropped", "x\rrest", "x", "x\r\n", editDone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var e lineEditor
+			echo, result := e.feed([]byte(tt.typed))
+			if result != tt.want || e.text() != tt.wantLine || string(echo) != tt.wantEcho {
+				t.Errorf("feed(%q) = echo %q, result %d, line %q; want %q, %d, %q",
+					tt.typed, echo, result, e.text(), tt.wantEcho, tt.want, tt.wantLine)
+			}
+		})
+	}
+	var long lineEditor
+	long.feed([]byte(strings.Repeat("x", 2*maxPromptLen)))
+	if len(long.text()) != maxPromptLen {
+		t.Errorf("a long line kept %d bytes, want the cap %d", len(long.text()), maxPromptLen)
+	}
+}
+
+func TestIsTransfer(t *testing.T) {
+	tests := []struct {
+		kind, command string
+		want          bool
+	}{
+		{"subsystem", "sftp", true},
+		{"subsystem", "netconf", false},
+		{"exec", "scp -t .", true},
+		{"exec", "scp -v -d -f -- /etc/hosts", true},
+		{"exec", "/usr/bin/scp -pt dir", true},
+		{"exec", "rsync --server -logDtpre.iLsfxCIvu . dir/", true},
+		{"exec", "git-upload-pack '/srv/repo.git'", true},
+		{"exec", "scp -t x; cat /etc/shadow", false},
+		{"exec", "rsync --server . $(whoami)", false},
+		{"exec", "rsync --version", false},
+		{"exec", "scp a b", false},
+		{"exec", "cat big.bin", false},
+		{"shell", "", false},
+	}
+	for _, tt := range tests {
+		if got := isTransfer(tt.kind, tt.command); got != tt.want {
+			t.Errorf("isTransfer(%q, %q) = %v, want %v", tt.kind, tt.command, got, tt.want)
+		}
+	}
+}
+
+func TestRequestDetails(t *testing.T) {
+	var d requestDetails
+	for name, value := range map[string]string{
+		envReason: "  disk full  ", envTicket: "INC-1", envTrigger: "incident",
+		envDuration: "1h30m", envContract: "ops", envBreakGlass: "yes",
+	} {
+		if !d.set(name, value) {
+			t.Errorf("set(%s) = false, want true", name)
+		}
+	}
+	if d.reason != "disk full" || d.ticket != "INC-1" || d.trigger != "incident" || d.contract != "ops" ||
+		d.duration != 90*time.Minute || !d.breakGlass || len(d.invalid) != 0 {
+		t.Errorf("details = %+v", d)
+	}
+	if d.set("JITGATE_OTHER", "x") {
+		t.Error("an unknown JITGATE_ variable was taken")
+	}
+	d.set(envDuration, "soon")
+	d.set(envBreakGlass, "maybe")
+	if len(d.invalid) != 2 {
+		t.Errorf("invalid = %q, want two messages", d.invalid)
+	}
+}
+
+func TestSourceLimiter(t *testing.T) {
+	l := newSourceLimiter(2)
+	a := &net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 1000}
+	a2 := &net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 2000}
+	b := &net.TCPAddr{IP: net.ParseIP("192.0.2.2"), Port: 1000}
+	if !l.acquire(a) || !l.acquire(a2) {
+		t.Fatal("the first two connections from one address were rejected")
+	}
+	if l.acquire(a) {
+		t.Error("a third connection from one address was allowed")
+	}
+	if !l.acquire(b) {
+		t.Error("another address was rejected")
+	}
+	l.release(a)
+	if !l.acquire(a) {
+		t.Error("a slot was not freed by release")
+	}
+}
+
+func TestHostKeysGeneratedOnceAndReloaded(t *testing.T) {
+	dir := t.TempDir()
+	first, err := loadHostKeys("", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != 3 {
+		t.Fatalf("generated %d host keys, want ed25519, ECDSA and RSA", len(first))
+	}
+	info, err := os.Stat(filepath.Join(dir, hostKeyEd25519File))
+	if err != nil || info.Mode().Perm() != hostKeyFileMode {
+		t.Fatalf("host key file: %v, mode %v; want mode %v", err, info.Mode().Perm(), os.FileMode(hostKeyFileMode))
+	}
+
+	again, err := loadHostKeys(filepath.Join(dir, hostKeyEd25519File), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range first {
+		if ssh.FingerprintSHA256(first[i].PublicKey()) != ssh.FingerprintSHA256(again[i].PublicKey()) {
+			t.Errorf("host key %d changed on reload", i)
+		}
+	}
+
+	if _, err := loadHostKeys("", ""); err == nil {
+		t.Error("no key file and no state folder gave no error")
+	}
+	bad := filepath.Join(dir, "bad_key")
+	if err := os.WriteFile(bad, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadHostKeys(bad, ""); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("a broken key file gave %v, want an error naming it", err)
+	}
+}
