@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -66,8 +67,13 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// printWalkthrough prints, in order, what to type.
+// printWalkthrough prints, in order, what to type. Commands name the
+// running binary by its path, because `make demo` does not put it on PATH.
 func printWalkthrough(w io.Writer, e *Env) {
+	bin := "jitgate"
+	if exe, err := os.Executable(); err == nil && filepath.Base(exe) == "jitgate" {
+		bin = exe
+	}
 	fmt.Fprintf(w, `
 jitgate demo is running. Everything listens on 127.0.0.1; Ctrl-C stops it.
 Files: %s (values for scripts: %s/demo.env)
@@ -89,20 +95,21 @@ Files: %s (values for scripts: %s/demo.env)
 	fmt.Fprintf(w, `2. As bob, approve. Open the request link that step 1 printed
    (%s/requests, sign in as bob with password %s), or use the CLI:
 
-     JITGATE_SERVER=%s JITGATE_TOKEN=%s jitgate requests
-     JITGATE_SERVER=%s JITGATE_TOKEN=%s jitgate approve ID --comment "looks fine"
+     JITGATE_SERVER=%s JITGATE_TOKEN=%s %s requests
+     JITGATE_SERVER=%s JITGATE_TOKEN=%s %s approve ID --comment "looks fine"
 
 3. The held session continues. Try: select * from orders;
    The window lasts %s; jitgate warns before the end and then closes the session.
 
 4. Afterwards, look at the evidence:
 
-     JITGATE_SERVER=%s JITGATE_TOKEN=%s jitgate sessions
-     jitgate audit verify --config %s
-     ls -R %s/recordings
+     JITGATE_SERVER=%s JITGATE_TOKEN=%s %s sessions
+     %s audit verify --config %s
+     find %s/recordings -type f
+     %s replay FILE        (a .cast terminal recording or a .jsonl query log)
 
 Direct connection to the target, bypassing jitgate (for comparison):
      psql "%s"
-`, e.Server, e.BobPassword, e.Server, e.BobToken, e.Server, e.BobToken, configs.Duration(e.MaxWindow),
-		e.Server, e.BobToken, e.ConfigPath, e.Dir, e.DirectDBURL)
+`, e.Server, e.BobPassword, e.Server, e.BobToken, bin, e.Server, e.BobToken, bin, configs.Duration(e.MaxWindow),
+		e.Server, e.BobToken, bin, bin, e.ConfigPath, e.Dir, bin, e.DirectDBURL)
 }
