@@ -18,9 +18,10 @@ import (
 // cancelRegistry maps the keys the front door gives clients in
 // BackendKeyData to their sessions.
 type cancelRegistry struct {
-	// mu guards byPID.
-	mu    sync.Mutex
-	byPID map[uint32]*cancelKey
+	// mu guards byPID and retired.
+	mu      sync.Mutex
+	byPID   map[uint32]*cancelKey
+	retired map[uint32]retiredKey
 }
 
 // cancelKey is one client-visible key and the connection it cancels.
@@ -86,6 +87,11 @@ func (r *cancelRegistry) lookup(req *wire.Cancel) *clientConn {
 func (s *Server) handleCancel(ctx context.Context, req *wire.Cancel, from string) {
 	target := s.cancels.lookup(req)
 	if target == nil {
+		if person, ok := s.cancels.retiredPerson(req, s.clock.Now()); ok {
+			n := s.holds.giveUp(person)
+			s.log.Info("cancel request with an ended session's key ends the person's holds", "client", from, "person", person, "holds", n)
+			return
+		}
 		s.log.Info("cancel request with an unknown key ignored", "client", from, "pid", req.ProcessID)
 		return
 	}

@@ -87,3 +87,49 @@ func TestCancelUnknownKey(t *testing.T) {
 		t.Errorf("cancel events = %d, want 0", got)
 	}
 }
+
+// sendCancelKey sends a raw CancelRequest with pid and secret and waits
+// for the front door to close the connection.
+func (e *env) sendCancelKey(pid uint32, secret []byte) {
+	e.t.Helper()
+	c := e.dialRaw()
+	c.Write(wire.AppendStartupPacket(nil, &wire.Packet{Kind: wire.KindCancelRequest, Cancel: &wire.Cancel{ProcessID: pid, SecretKey: secret}}))
+	io.Copy(io.Discard, c)
+}
+
+func TestCancelWithEndedSessionKeyEndsHold(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	g := e.grantAccess("readwrite")
+	// psql reconnects by itself after jitgate closes a session, and Ctrl-C
+	// during that reconnect carries the ended session's key.
+	conn := e.pgxConnect("alice")
+	pid, secret := conn.PgConn().PID(), conn.PgConn().SecretKey()
+	conn.Close(context.Background())
+	if _, err := e.engine.Revoke(context.Background(), g.ID, "bob", "done"); err != nil {
+		t.Fatal(err)
+	}
+
+	p := startPsql(t, "alice", e.proxyDSN("alice"), "", "-c", "select 1")
+	id := p.waitRequestNotice(t)
+	e.sendCancelKey(pid, secret)
+	p.wait(t, 20*time.Second)
+	if !strings.Contains(p.stderr.String(), "stopped waiting for access request") {
+		t.Errorf("psql stderr after the cancel:\n%s", p.stderr.String())
+	}
+	e.waitStore(10*time.Second, "the abandoned request to be withdrawn", func() bool {
+		r, err := e.store.Request(context.Background(), id)
+		return err == nil && r.State == store.RequestCancelled
+	})
+}
+
+func TestClosedHoldWithdrawsRequest(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	p := startPsql(t, "alice", e.proxyDSN("alice"), "", "-c", "select 1")
+	id := p.waitRequestNotice(t)
+	p.cmd.Process.Signal(syscall.SIGINT) // psql closes its connection while it waits
+	p.wait(t, 20*time.Second)
+	e.waitStore(10*time.Second, "the abandoned request to be withdrawn", func() bool {
+		r, err := e.store.Request(context.Background(), id)
+		return err == nil && r.State == store.RequestCancelled
+	})
+}

@@ -19,6 +19,7 @@ type Engine interface {
 	Match(ctx context.Context, person, kind, target, principal string) (*store.Grant, error)
 	Submit(ctx context.Context, ask approval.Ask) (*approval.Submitted, error)
 	WaitDecision(ctx context.Context, id int64) (*store.Request, *store.Grant, error)
+	Cancel(ctx context.Context, requestID int64, actor, reason string) (*store.Request, error)
 	WaitGrant(ctx context.Context, id, version int64) (*store.Grant, error)
 	RecordEvent(ctx context.Context, entry audit.Entry) error
 }

@@ -135,20 +135,38 @@ func (c *clientConn) waitForDecision(sub *approval.Submitted) (*store.Grant, err
 		Detail: fmt.Sprintf("Role %s on %s under contract %s. This connection waits up to %s for the decision; press Ctrl-C to give up.",
 			r.Principal, r.Target, r.ContractID, wait),
 	}
+	// The hold is registered before the client learns of the request, so a
+	// cancel request sent right after the notice finds it.
+	ctx, cancel := context.WithCancelCause(c.ctx)
+	defer cancel(nil)
+	done := c.srv.holds.add(c, r.ID, cancel)
 	if err := c.out.send(wire.AppendNotice(nil, notice)); err != nil {
+		done()
 		return nil, err
 	}
 	log.Info("holding connection for approval", "joined", sub.Joined, "expires", r.ExpiresAt)
 
-	ctx, cancel := context.WithCancelCause(c.ctx)
-	defer cancel(nil)
 	timer := c.srv.clock.AfterFunc(r.ExpiresAt.Sub(c.srv.clock.Now())+expiryGrace, func() {
 		cancel(fmt.Errorf("request %d: %w", r.ID, errHoldExpired))
 	})
 	defer timer.Stop()
 	stopWatch := c.watchClientGone(cancel)
 	decided, g, err := c.srv.opts.Engine.WaitDecision(ctx, r.ID)
-	if werr := stopWatch(); werr != nil {
+	werr := stopWatch()
+	last := done()
+	if cause := context.Cause(ctx); errors.Is(cause, errGaveUp) || errors.Is(werr, errClientGone) {
+		// The client gave up (Ctrl-C, or it closed the connection). When no
+		// other connection waits on the request, nobody wants it any more,
+		// so it is withdrawn instead of left for approvers to decide.
+		if last && err != nil {
+			c.withdraw(r.ID)
+		}
+		if werr != nil {
+			return nil, werr
+		}
+		return nil, reject(wire.CodeQueryCanceled, "jitgate: stopped waiting for access request %d after a cancel request", r.ID)
+	}
+	if werr != nil {
 		return nil, werr
 	}
 	if err != nil && errors.Is(context.Cause(ctx), errHoldExpired) {
@@ -160,6 +178,20 @@ func (c *clientConn) waitForDecision(sub *approval.Submitted) (*store.Grant, err
 		return nil, err
 	}
 	return c.decisionResult(decided, g)
+}
+
+// withdraw cancels request id on behalf of its requester, who gave up.
+func (c *clientConn) withdraw(id int64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), expiryGrace)
+	defer cancel()
+	_, err := c.srv.opts.Engine.Cancel(ctx, id, c.person.Name, "the requester stopped waiting")
+	if err != nil && !errors.Is(err, approval.ErrNotPending) && !errors.Is(err, approval.ErrNotRequester) {
+		c.log.Error("withdrawing the abandoned access request failed", "request", id, "err", err)
+		return
+	}
+	if err == nil {
+		c.log.Info("access request withdrawn: the client stopped waiting", "request", id)
+	}
 }
 
 // lastDecision reads the request's state once more after the hold timed

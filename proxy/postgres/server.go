@@ -73,6 +73,7 @@ type Server struct {
 	issuers   map[string]Issuer
 	roles     *roleCache
 	cancels   *cancelRegistry
+	holds     *holds
 	sources   *sourceLimiter
 	connIDs   atomic.Int64
 
@@ -108,6 +109,7 @@ func New(opts Options) (*Server, error) {
 		log:     opts.Logger.With("component", "postgres"),
 		clock:   opts.Clock,
 		cancels: newCancelRegistry(),
+		holds:   newHolds(),
 		sources: newSourceLimiter(opts.Config.Postgres.MaxConnectionsPerSource),
 		conns:   map[*clientConn]struct{}{},
 	}

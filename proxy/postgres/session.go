@@ -139,7 +139,10 @@ func (c *clientConn) startRelay() (*recordings.File, error) {
 	if err != nil {
 		return file, err
 	}
-	context.AfterFunc(c.ctx, func() { c.srv.cancels.unregister(key) })
+	context.AfterFunc(c.ctx, func() {
+		c.srv.cancels.unregister(key)
+		c.srv.cancels.retire(key, c.srv.clock.Now())
+	})
 	if err := c.greet(key); err != nil {
 		return file, err
 	}

@@ -63,4 +63,5 @@ const (
 	CodeInsufficientPrivilege = "42501"
 	CodeInternalError         = "XX000"
 	CodeInvalidParameterValue = "22023"
+	CodeQueryCanceled         = "57014"
 )
