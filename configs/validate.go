@@ -124,6 +124,9 @@ func (v *validator) checkURL(path, raw, example string) {
 func (v *validator) checkAuthorizedKey(path, line string) ssh.PublicKey {
 	key, _, options, rest, err := ssh.ParseAuthorizedKey([]byte(line))
 	switch {
+	case err != nil && strings.Contains(path, ".host_keys"):
+		v.fail(path, "%q is not a public host key (%v); paste a line of `ssh-keyscan -t ed25519 HOST` without the host name, or of the host's /etc/ssh/ssh_host_ed25519_key.pub", shorten(line, 40), err)
+		return nil
 	case err != nil:
 		v.fail(path, "%q is not an authorized_keys line (%v); paste the whole line of the .pub file, such as ssh-ed25519 AAAAC3Nza... user@host", shorten(line, 40), err)
 		return nil

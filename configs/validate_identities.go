@@ -52,7 +52,7 @@ func (v *validator) validateUsers() {
 		}
 		if u.PasswordHash != "" {
 			if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
-				v.fail(path+".password_hash", "not a bcrypt hash (%v); write a hash that starts with $2a$, $2b$ or $2y$, such as htpasswd -nbBC 12 \"\" PASSWORD prints after the colon", err)
+				v.fail(path+".password_hash", "not a bcrypt hash (%v); write a hash that starts with $2a$, $2b$ or $2y$, such as printf %%s PASSWORD | jitgate password hash prints", err)
 			}
 		}
 	}

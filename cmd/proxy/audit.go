@@ -44,7 +44,7 @@ the last event, or names the first broken event and exits 1.`,
 			if err := out.check(cmd); err != nil {
 				return err
 			}
-			report, err := verifyAudit(cmd.Context(), g, configPath)
+			report, err := verifyAudit(cmd.Context(), g, configOrEnv(g, configPath))
 			if err != nil {
 				return err
 			}
@@ -59,7 +59,7 @@ the last event, or names the first broken event and exits 1.`,
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", "", "read the store of this config file directly instead of asking the server")
+	cmd.Flags().StringVar(&configPath, "config", "", "read the store of this config file directly instead of asking the server (env JITGATE_CONFIG)")
 	addOutputFlag(cmd, &out)
 	return cmd
 }
@@ -104,8 +104,8 @@ open.`,
 			if format != "jsonl" && format != "csv" {
 				return usageError{cmd: cmd, err: fmt.Errorf("--format %q is not supported; use jsonl or csv", format)}
 			}
-			if configPath != "" {
-				return exportDirect(cmd.Context(), g, configPath, since, until, format)
+			if path := configOrEnv(g, configPath); path != "" {
+				return exportDirect(cmd.Context(), g, path, since, until, format)
 			}
 			c, err := g.client()
 			if err != nil {
@@ -121,7 +121,7 @@ open.`,
 			return c.stream(cmd.Context(), "/audit/export", q, g.stdout)
 		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", "", "read the store of this config file directly instead of asking the server")
+	cmd.Flags().StringVar(&configPath, "config", "", "read the store of this config file directly instead of asking the server (env JITGATE_CONFIG)")
 	cmd.Flags().StringVar(&since, "since", "", "first instant to include (RFC 3339 time or date)")
 	cmd.Flags().StringVar(&until, "until", "", "first instant to leave out (RFC 3339 time or date)")
 	cmd.Flags().StringVar(&format, "format", "jsonl", "jsonl or csv")
@@ -176,4 +176,13 @@ func openAuditChain(ctx context.Context, configPath string) (web.AuditChain, fun
 		return nil, nil, err
 	}
 	return server.NewAuditChain(st), st.Close, nil
+}
+
+// configOrEnv returns the --config value, or JITGATE_CONFIG when the flag
+// is empty, so a shell that loaded demo.env needs no flag.
+func configOrEnv(g *globals, flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return g.getenv("JITGATE_CONFIG")
 }

@@ -25,9 +25,6 @@ folder is removed unless --dir was given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Out = g.stdout
-			if logFile == "" && opts.Dir != "" {
-				logFile = filepath.Join(opts.Dir, "jitgate.log")
-			}
 			if logFile != "" {
 				if err := os.MkdirAll(filepath.Dir(logFile), 0o755); err != nil {
 					return err
@@ -47,6 +44,6 @@ folder is removed unless --dir was given.`,
 	f.DurationVar(&opts.MaxWindow, "max-window", 0, "maximum window of the demo contract (default 10m)")
 	f.DurationVar(&opts.PendingTTL, "pending-ttl", 0, "how long a demo request waits for approval (default 10m)")
 	f.BoolVar(&opts.NoSSH, "no-ssh", false, "skip the sshd target even when sshd is installed")
-	f.StringVar(&logFile, "log-file", "", "file for the server's log (default: DIR/jitgate.log with --dir, else discarded)")
+	f.StringVar(&logFile, "log-file", "", "file for the server's log (default: jitgate.log in the demo folder)")
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -127,5 +128,18 @@ func TestAuditVerifyRefusesMissingStateFile(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "jitgate.db")); err == nil {
 		t.Error("audit verify created the missing state file")
+	}
+}
+
+func TestAuditVerifyReadsConfigFromEnv(t *testing.T) {
+	dir := t.TempDir()
+	config := servertest.WriteConfig(t, dir, servertest.Options{})
+	cmd := exec.Command(binary, "audit", "verify")
+	cmd.Env = append(cliEnv("", ""), "JITGATE_CONFIG="+config)
+	out, _ := cmd.CombinedOutput()
+	// The state file is missing, so the message proves the command read
+	// the config named by JITGATE_CONFIG instead of asking a server.
+	if !strings.Contains(string(out), "jitgate.db does not exist") {
+		t.Errorf("audit verify with JITGATE_CONFIG printed %q, want the missing state file named", out)
 	}
 }

@@ -91,7 +91,7 @@ and the API token from --token or JITGATE_TOKEN.`,
 	root.AddCommand(newAuditCmd(g))
 	root.AddCommand(newContractCmd(g))
 	root.AddCommand(newTokenCmd(g))
-	root.AddCommand(newDemoCmd(g), newCACmd(g), newReplayCmd(g))
+	root.AddCommand(newDemoCmd(g), newCACmd(g), newReplayCmd(g), newPasswordCmd(g))
 	return root
 }
 

@@ -35,6 +35,7 @@ type Options struct {
 	// NoSSH skips the sshd target even when sshd is installed.
 	NoSSH bool
 	// Out receives the instructions; Logger receives the server's log.
+	// Default for Logger: DIR/jitgate.log.
 	Out    io.Writer
 	Logger *slog.Logger
 }
@@ -77,6 +78,14 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer cleanup()
+	if opts.Logger == nil {
+		logFile, err := os.OpenFile(filepath.Join(dir, "jitgate.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("demo: opening the server log: %w", err)
+		}
+		defer logFile.Close()
+		opts.Logger = slog.New(slog.NewTextHandler(logFile, nil))
+	}
 
 	env := &Env{Dir: dir, MaxWindow: opts.MaxWindow, PendingTTL: opts.PendingTTL}
 	pg, err := startPostgres(ctx, dir, opts.Logger)
@@ -131,7 +140,13 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	printWalkthrough(opts.Out, env)
-	return srv.wait()
+	err = srv.wait()
+	if opts.Dir != "" {
+		fmt.Fprintf(opts.Out, "\njitgate demo stopped; its files are kept in %s\n", dir)
+	} else {
+		fmt.Fprintf(opts.Out, "\njitgate demo stopped; %s is removed\n", dir)
+	}
+	return err
 }
 
 func withDefaults(o Options) Options {
@@ -143,9 +158,6 @@ func withDefaults(o Options) Options {
 	}
 	if o.Out == nil {
 		o.Out = os.Stdout
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return o
 }

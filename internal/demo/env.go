@@ -76,17 +76,19 @@ func printWalkthrough(w io.Writer, e *Env) {
 	}
 	fmt.Fprintf(w, `
 jitgate demo is running. Everything listens on 127.0.0.1; Ctrl-C stops it.
-Files: %s (values for scripts: %s/demo.env)
+Files: %s (values for scripts: %s/demo.env, server log: %s/jitgate.log)
 
 1. As alice, connect to the database through jitgate. psql waits for approval:
 
      PGPASSWORD=%s psql "host=%s port=%d user=alice dbname=%s sslmode=require"
 
-`, e.Dir, e.Dir, e.AliceToken, e.PGHost, e.PGPort, e.PGDatabase)
+`, e.Dir, e.Dir, e.Dir, e.AliceToken, e.PGHost, e.PGPort, e.PGDatabase)
 	if e.SSHUser != "" {
 		fmt.Fprintf(w, `   or log in to the demo host the same way:
 
-     ssh -i %s -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p %d %s@%s
+     ssh -i %s -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p %d %s@%s
+
+   With a terminal, ssh first asks for a reason to show the approver.
 
 `, e.AliceSSHKey, e.SSHPort, e.SSHUser, e.SSHHost)
 	} else {
