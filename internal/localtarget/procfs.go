@@ -55,15 +55,6 @@ func readProcStat(pid int) (procStat, error) {
 	return procStat{state: fields[0][0], ppid: ppid, startTime: startTime}, nil
 }
 
-// childPIDs lists the live child processes of parent.
-func childPIDs(parent int) ([]procEntry, error) {
-	tree, err := readProcTree()
-	if err != nil {
-		return nil, err
-	}
-	return tree[parent], nil
-}
-
 // descendantLevels lists the live descendants of root by depth: children
 // first, then grandchildren, and so on. A descendant that was reparented
 // (a double-forked daemon, say) is no longer found.

@@ -61,18 +61,18 @@ func start(t *testing.T, cfg *configs.Config) *running {
 	return r
 }
 
-// stop ends Serve and returns its error and how long the stop took.
-func (r *running) stop(t *testing.T) (error, time.Duration) {
+// stop ends Serve and returns how long the stop took and its error.
+func (r *running) stop(t *testing.T) (time.Duration, error) {
 	t.Helper()
 	begin := time.Now()
 	r.cancel()
 	select {
 	case err := <-r.done:
 		r.done <- err // for the cleanup
-		return err, time.Since(begin)
+		return time.Since(begin), err
 	case <-time.After(2 * server.ShutdownTimeout):
 		t.Fatalf("Serve did not return within %s of the stop", 2*server.ShutdownTimeout)
-		return nil, 0
+		return 0, nil
 	}
 }
 
@@ -107,7 +107,7 @@ func TestServeRespondsAndStops(t *testing.T) {
 		t.Errorf("stdout = %q, want the line %q", r.stdout.String(), want)
 	}
 
-	err, took := r.stop(t)
+	took, err := r.stop(t)
 	if err != nil {
 		t.Errorf("Serve after stop = %v, want nil", err)
 	}
@@ -156,7 +156,7 @@ func TestStopEndsLongPoll(t *testing.T) {
 		t.Fatalf("readyz = %d, want 200", got)
 	}
 
-	err, took := r.stop(t)
+	took, err := r.stop(t)
 	if err != nil {
 		t.Errorf("Serve after stop = %v, want nil", err)
 	}
@@ -302,7 +302,7 @@ func TestSelfSignedTLSKeptAcrossRestarts(t *testing.T) {
 			t.Errorf("healthz over TLS = %d, want 200", resp.StatusCode)
 		}
 		sum := sha256.Sum256(resp.TLS.PeerCertificates[0].Raw)
-		if err, _ := r.stop(t); err != nil {
+		if _, err := r.stop(t); err != nil {
 			t.Errorf("stop: %v", err)
 		}
 		return sum
