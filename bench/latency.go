@@ -1,0 +1,318 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/jitgate/jitgate/web"
+)
+
+// Bounds of the latency workloads.
+const (
+	// heldTimeout bounds one held connection from connect to its first
+	// query result.
+	heldTimeout = 30 * time.Second
+	// windowSlack is the part of the short window left after the
+	// connections are open; windowPerConn is added per connection to open.
+	windowSlack   = 5 * time.Second
+	windowPerConn = 40 * time.Millisecond
+	// closeWait bounds the wait for every socket to close after the
+	// window end.
+	closeWait = 30 * time.Second
+	// upstreamPollPause is the pause between checks of pg_stat_activity
+	// for the backends that are still there, which limits the resolution
+	// of the upstream close time.
+	upstreamPollPause = 2 * time.Millisecond
+	// openWorkers is the number of connections opened at once.
+	openWorkers = 8
+)
+
+// requestIDPattern finds the request id in jitgate's hold notice, such as
+// "jitgate: access request 42 opened: http://...".
+var requestIDPattern = regexp.MustCompile(`access request ([0-9]+)`)
+
+func (h *harness) latencyWorkloads() []workload {
+	n := h.o.latencySamples
+	return []workload{
+		{
+			name: "approval to first query result", group: groupLatency, unit: "ms", better: lowerIsBetter,
+			command: fmt.Sprintf("%d held pgx connections one after another: connect, wait for the hold notice, POST /approve, SELECT 1; the time from the approve call to the result", n),
+			paths:   []string{pathJitgate}, latency: true, rounds: 1,
+			run: h.runApprovalLatency,
+		},
+		{
+			name: "window end to both sockets closed", group: groupLatency, unit: "ms", better: lowerIsBetter,
+			command: fmt.Sprintf("%d idle pgx connections under one grant with a short window; for each, the later of the client socket's EOF and its backend's exit, after the grant's end", n),
+			paths:   []string{pathJitgate}, latency: true, rounds: 1,
+			run: h.runWindowEnd,
+		},
+	}
+}
+
+// runApprovalLatency measures latencySamples held connections, one at a
+// time. Each gets its own request and grant, which is revoked afterwards
+// so the next connection is held again.
+func (h *harness) runApprovalLatency(ctx context.Context, path string) (measurement, error) {
+	if h.jg.pgErr != nil {
+		return measurement{}, h.jg.pgErr
+	}
+	var m measurement
+	for i := 0; i < h.o.latencySamples; i++ {
+		ms, err := h.approveOnce(ctx)
+		if err != nil {
+			return measurement{}, fmt.Errorf("held connection %d of %d: %w", i+1, h.o.latencySamples, err)
+		}
+		m.samples = append(m.samples, ms)
+	}
+	return m, nil
+}
+
+type connectResult struct {
+	conn *pgx.Conn
+	err  error
+}
+
+// approveOnce opens a connection that jitgate holds, approves its
+// request and returns the milliseconds from the approve call to the
+// result of SELECT 1.
+func (h *harness) approveOnce(ctx context.Context) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, heldTimeout)
+	defer cancel()
+	cfg, err := pgx.ParseConfig(pgDSN("127.0.0.1", h.setup.ports.postgres, personApproval, h.setup.tokens[personApproval], pgTargetName))
+	if err != nil {
+		return 0, err
+	}
+	requests := make(chan int64, 1)
+	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		if m := requestIDPattern.FindStringSubmatch(n.Message); m != nil {
+			id, _ := strconv.ParseInt(m[1], 10, 64) // the pattern allows only digits
+			select {
+			case requests <- id:
+			default:
+			}
+		}
+	}
+	connected := make(chan connectResult, 1)
+	go func() {
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		connected <- connectResult{conn, err}
+	}()
+
+	var id int64
+	select {
+	case id = <-requests:
+	case r := <-connected:
+		if r.err == nil {
+			r.conn.Close(context.Background())
+			return 0, errors.New("the connection was not held: a grant for this person is still active")
+		}
+		return 0, fmt.Errorf("connect: %w", r.err)
+	case <-ctx.Done():
+		return 0, fmt.Errorf("no hold notice within %v: %w", heldTimeout, ctx.Err())
+	}
+
+	start := time.Now()
+	decided, err := h.jg.api.approve(ctx, h.setup.tokens[personApprover], id)
+	if err != nil {
+		cancel()
+		if r := <-connected; r.err == nil {
+			r.conn.Close(context.Background())
+		}
+		return 0, err
+	}
+	r := <-connected // ctx bounds the connect
+	if r.err != nil {
+		return 0, fmt.Errorf("connect after approval of request %d: %w", id, r.err)
+	}
+	var selected int
+	err = r.conn.QueryRow(ctx, "SELECT 1", pgx.QueryExecModeSimpleProtocol).Scan(&selected)
+	elapsed := time.Since(start)
+	r.conn.Close(context.Background())
+	if err != nil {
+		return 0, fmt.Errorf("SELECT 1 after approval of request %d: %w", id, err)
+	}
+	if decided.Grant == nil {
+		return 0, fmt.Errorf("request %d has no grant after the approval", id)
+	}
+	if err := h.jg.api.revoke(ctx, h.setup.tokens[personApprover], decided.Grant.ID); err != nil {
+		return 0, err
+	}
+	return float64(elapsed.Microseconds()) / 1000, nil
+}
+
+// heldConn is one connection of the window-end workload.
+type heldConn struct {
+	backendPID uint32
+	closed     chan struct{} // closed when the client socket reads EOF
+	closedAt   time.Time     // set before closed is closed
+	net        net.Conn
+}
+
+// runWindowEnd opens latencySamples connections under one grant with a
+// short window and measures, for each, how long after the window's end
+// both its client socket and its backend were gone.
+func (h *harness) runWindowEnd(ctx context.Context, path string) (measurement, error) {
+	if h.jg.pgErr != nil {
+		return measurement{}, h.jg.pgErr
+	}
+	n := h.o.latencySamples
+	window := windowSlack + time.Duration(n)*windowPerConn
+	grant, err := h.jg.api.grantNow(ctx, h.setup.tokens[personWindowEnd], h.setup.tokens[personApprover], web.CreateRequestBody{
+		Target: pgTargetName, Kind: "postgres", Principal: grantRole, Duration: window.String(), Reason: "benchmark window end",
+	})
+	if err != nil {
+		return measurement{}, err
+	}
+	conns, err := h.openHeld(ctx, n)
+	defer func() {
+		for _, c := range conns {
+			c.net.Close()
+		}
+	}()
+	if err != nil {
+		return measurement{}, err
+	}
+	if time.Now().After(grant.End) {
+		return measurement{}, fmt.Errorf("opening %d connections took past the window end; raise windowPerConn", n)
+	}
+
+	exited, err := h.watchBackends(ctx, conns, grant.End)
+	if err != nil {
+		return measurement{}, err
+	}
+	var m measurement
+	var clientMS, upstreamMS []float64
+	for _, c := range conns {
+		select {
+		case <-c.closed:
+		case <-time.After(time.Until(grant.End.Add(closeWait))):
+			return measurement{}, fmt.Errorf("a client socket was still open %v after the window end", closeWait)
+		}
+		client := c.closedAt.Sub(grant.End)
+		upstream := exited[c.backendPID].Sub(grant.End)
+		clientMS = append(clientMS, ms(client))
+		upstreamMS = append(upstreamMS, ms(upstream))
+		m.samples = append(m.samples, ms(max(client, upstream)))
+	}
+	client, upstream := summarizeLatency(clientMS), summarizeLatency(upstreamMS)
+	m.extra = map[string]float64{
+		"client_closed_p50_ms": client.Median, "client_closed_p99_ms": client.P99,
+		"backend_gone_p50_ms": upstream.Median, "backend_gone_p99_ms": upstream.P99,
+	}
+	return m, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// openHeld opens n connections as the window-end person, reads each one's
+// backend PID, and starts a reader per socket that notes when it closes.
+func (h *harness) openHeld(ctx context.Context, n int) ([]*heldConn, error) {
+	dsn := pgDSN("127.0.0.1", h.setup.ports.postgres, personWindowEnd, h.setup.tokens[personWindowEnd], pgTargetName)
+	conns := make([]*heldConn, n)
+	errs := make([]error, n)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range openWorkers {
+		wg.Go(func() {
+			for i := range jobs {
+				conns[i], errs[i] = openOne(ctx, dsn)
+			}
+		})
+	}
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	var opened []*heldConn
+	for _, c := range conns {
+		if c != nil {
+			opened = append(opened, c)
+		}
+	}
+	return opened, errors.Join(errs...)
+}
+
+func openOne(ctx context.Context, dsn string) (*heldConn, error) {
+	ctx, cancel := context.WithTimeout(ctx, heldTimeout)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	var pid uint32
+	if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()", pgx.QueryExecModeSimpleProtocol).Scan(&pid); err != nil {
+		conn.Close(context.Background())
+		return nil, err
+	}
+	hijacked, err := conn.PgConn().Hijack()
+	if err != nil {
+		conn.Close(context.Background())
+		return nil, err
+	}
+	c := &heldConn{backendPID: pid, closed: make(chan struct{}), net: hijacked.Conn}
+	go func() {
+		_, _ = io.Copy(io.Discard, c.net) // returns at EOF or a reset
+		c.closedAt = time.Now()
+		close(c.closed)
+	}()
+	return c, nil
+}
+
+// watchBackends waits until just before end, then checks
+// pg_stat_activity every upstreamPollPause and returns when each backend
+// of conns was first seen gone.
+func (h *harness) watchBackends(ctx context.Context, conns []*heldConn, end time.Time) (map[uint32]time.Time, error) {
+	admin, err := pgx.Connect(ctx, h.t.adminDSN())
+	if err != nil {
+		return nil, fmt.Errorf("connect to watch the backends: %w", err)
+	}
+	defer admin.Close(context.Background())
+	pids := make([]int64, 0, len(conns))
+	for _, c := range conns {
+		pids = append(pids, int64(c.backendPID))
+	}
+	select {
+	case <-time.After(time.Until(end.Add(-100 * time.Millisecond))):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+
+	exited := map[uint32]time.Time{}
+	deadline := end.Add(closeWait)
+	for len(exited) < len(pids) {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%d backends still run %v after the window end", len(pids)-len(exited), closeWait)
+		}
+		rows, err := admin.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE pid = ANY($1)", pids)
+		if err != nil {
+			return nil, fmt.Errorf("read pg_stat_activity: %w", err)
+		}
+		live, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if err != nil {
+			return nil, fmt.Errorf("read pg_stat_activity: %w", err)
+		}
+		now := time.Now()
+		alive := map[uint32]bool{}
+		for _, pid := range live {
+			alive[uint32(pid)] = true
+		}
+		for _, pid := range pids {
+			if _, seen := exited[uint32(pid)]; !seen && !alive[uint32(pid)] {
+				exited[uint32(pid)] = now
+			}
+		}
+		time.Sleep(upstreamPollPause)
+	}
+	return exited, nil
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// profileSeconds is the CPU profile length for workloads whose run time
+// is not set by -duration.
+const profileSeconds = 5
+
+// withProfile wraps w so that the first jitgate run of the workload is
+// CPU-profiled through the profiled server's /debug/pprof/profile. The
+// profile is written to dir as <workload>.pprof.
+func (h *harness) withProfile(w workload, dir string) workload {
+	// The memory workloads restart jitgate, so they get heap profiles
+	// from heapProfiler instead.
+	if !h.o.pprof || w.group == groupMemory {
+		return w
+	}
+	seconds := profileSeconds
+	if w.group == groupPG {
+		seconds = int(h.o.duration.Seconds())
+	}
+	run := w.run
+	done := false
+	w.run = func(ctx context.Context, path string) (measurement, error) {
+		if path != pathJitgate || done || h.jg.pprofPort == 0 {
+			return run(ctx, path)
+		}
+		done = true
+		saved := make(chan error, 1)
+		file := filepath.Join(dir, slug(w.name)+".pprof")
+		go func() { saved <- fetchProfile(ctx, h.jg.pprofPort, seconds, file) }()
+		m, err := run(ctx, path)
+		if perr := <-saved; perr != nil {
+			h.log.Warn("CPU profile not saved", "workload", w.name, "err", perr)
+		} else {
+			h.log.Info("CPU profile saved", "workload", w.name, "file", file)
+		}
+		return m, err
+	}
+	return w
+}
+
+func fetchProfile(ctx context.Context, port, seconds int, file string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(seconds)*time.Second+time.Minute)
+	defer cancel()
+	return fetchURL(ctx, fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", port, seconds), file)
+}
+
+// fetchURL saves the body of GET url to file. ctx bounds the call.
+func fetchURL(ctx context.Context, url, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("save %s: %w", file, err)
+	}
+	return f.Close()
+}
+
+// slug turns a workload name into a file name: lower case letters,
+// digits and dashes.
+func slug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
+}
+
+// heapProfiler returns a function that saves a heap profile of the
+// profiled jitgate as <name>.heap.pprof, or nil when path is not jitgate
+// or -pprof is off. Only the first call of the run saves a profile.
+func (h *harness) heapProfiler(ctx context.Context, path, name string) func() {
+	if !h.o.pprof || path != pathJitgate || h.jg.pprofPort == 0 || h.heapSaved[name] {
+		return nil
+	}
+	return func() {
+		h.heapSaved[name] = true
+		file := filepath.Join(h.profileDir, name+".heap.pprof")
+		url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/heap", h.jg.pprofPort)
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := fetchURL(ctx, url, file); err != nil {
+			h.log.Warn("heap profile not saved", "file", file, "err", err)
+			return
+		}
+		h.log.Info("heap profile saved", "file", file)
+	}
+}
