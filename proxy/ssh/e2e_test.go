@@ -205,7 +205,7 @@ func TestCtrlCStopsWaiting(t *testing.T) {
 	id, at := waitRequestOnTerminal(t, term, 0)
 	term.waitFor("press Ctrl-C to stop waiting", at, 5*time.Second)
 	term.send("ls\r\x03")
-	term.waitFor("jitgate: stopped waiting; access request "+strconv.FormatInt(id, 10)+" stays open", at, 10*time.Second)
+	term.waitFor("jitgate: stopped waiting; access request "+strconv.FormatInt(id, 10)+" stays open", at, 30*time.Second)
 	if code := term.wait(10 * time.Second); code != 1 {
 		t.Errorf("exit code = %d, want 1", code)
 	}

@@ -2,7 +2,11 @@ package sshproxy
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"hash"
 	"log/slog"
 	"sync"
 	"time"
@@ -15,12 +19,24 @@ import (
 // redaction; a longer line is redacted and recorded in parts.
 const maxRedactLine = 4 << 10
 
+// streamOutputCap bounds the recorded output of a channel without a
+// terminal. Such channels carry bulk data (ssh host 'cat file', backups
+// piped through ssh), which asciicast's JSON strings inflate up to six
+// times, so recording all of it cost ten times the relay's own CPU in the
+// benchmarks. Past the cap the bytes are still counted and hashed, and
+// the count and SHA-256 of the whole stream go into the recording.sealed
+// audit event, so the evidence still pins what the target sent.
+const streamOutputCap = 16 << 20
+
 // recordingMeta is the header of a channel's recording and its terms.
 type recordingMeta struct {
 	header   recordings.CastHeader
 	input    bool // record what the person types
 	transfer bool // a file transfer: record the header only
 	redactor *recordings.Redactor
+	// outputCap stops recording output after this many bytes; 0 records
+	// all of it.
+	outputCap int64
 }
 
 // channelRecorder writes the asciicast v2 recording of one session
@@ -42,7 +58,10 @@ type channelRecorder struct {
 	stopped   bool  // no recording for this channel, or it failed
 	writeErr  error // the write error that stopped the recording
 	meta      recordingMeta
-	line      []byte // input collected for redaction
+	line      []byte    // input collected for redaction
+	outBytes  int64     // output bytes seen after start, recorded or not
+	outHash   hash.Hash // SHA-256 of all output seen after start
+	capped    bool      // outputCap was reached
 }
 
 // heldEvent is an output or marker event from before the file existed.
@@ -70,6 +89,7 @@ func (r *channelRecorder) start(store RecordingStore, sessionID int64, channel i
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.file, r.cast, r.meta = file, cast, meta
+	r.outHash = sha256.New()
 	for _, e := range r.held {
 		if e.marker {
 			r.check(cast.Marker(e.at, e.data))
@@ -119,8 +139,40 @@ func (r *channelRecorder) event(marker bool, data []byte) {
 	case marker:
 		r.check(r.cast.Marker(now, string(data)))
 	case !r.meta.transfer:
-		r.check(r.cast.Output(now, data))
+		r.outputLocked(now, data)
 	}
+}
+
+// outputLocked counts and hashes output, and records it until the cap.
+func (r *channelRecorder) outputLocked(now time.Time, data []byte) {
+	r.outHash.Write(data)
+	r.outBytes += int64(len(data))
+	switch {
+	case r.meta.outputCap <= 0:
+		r.check(r.cast.Output(now, data))
+	case r.capped:
+	case r.outBytes <= r.meta.outputCap:
+		r.check(r.cast.Output(now, data))
+	default:
+		keep := len(data) - int(r.outBytes-r.meta.outputCap)
+		r.check(r.cast.Output(now, data[:keep]))
+		r.check(r.cast.Marker(now, fmt.Sprintf("output after the first %d MiB is not recorded; the recording.sealed audit event holds the length and SHA-256 of all of it", r.meta.outputCap>>20)))
+		r.capped = true
+	}
+}
+
+// outputDigest returns how many output bytes the channel carried and
+// their SHA-256, or 0 and "" when nothing was recorded.
+func (r *channelRecorder) outputDigest() (int64, string) {
+	if r == nil {
+		return 0, ""
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.outHash == nil {
+		return 0, ""
+	}
+	return r.outBytes, hex.EncodeToString(r.outHash.Sum(nil))
 }
 
 // input records bytes the person typed, when the contract requires it.

@@ -203,9 +203,13 @@ func (s *sessionChannel) startRecording() error {
 		header.Width, header.Height = clampSize(s.pty.Columns), clampSize(s.pty.Rows)
 		header.Env = &recordings.CastEnv{Term: s.pty.Term}
 	}
-	return s.rec.start(s.c.srv.opts.Recordings, u.live.ID(), s.num, recordingMeta{
+	meta := recordingMeta{
 		header: header, input: u.recordInput(), transfer: isTransfer(s.run.kind, s.run.command), redactor: u.redactor,
-	})
+	}
+	if s.pty == nil {
+		meta.outputCap = streamOutputCap
+	}
+	return s.rec.start(s.c.srv.opts.Recordings, u.live.ID(), s.num, meta)
 }
 
 // clampSize turns a terminal dimension into an asciicast header value: 0
@@ -250,6 +254,9 @@ func (s *sessionChannel) sealRecording() {
 	}
 	u := s.upstream
 	details := map[string]any{"path": path, "sha256": hash, "channel": s.num, "kind": s.run.kind, "pty": s.pty != nil}
+	if n, sum := s.rec.outputDigest(); sum != "" {
+		details["output_bytes"], details["output_sha256"] = n, sum
+	}
 	if err != nil {
 		s.log.Error("sealing the session recording failed", "path", path, "err", err)
 		details["error"] = err.Error()
