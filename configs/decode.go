@@ -21,6 +21,10 @@ type decoder struct {
 	pos    positions
 	errs   []*FieldError
 	budget int
+	// open holds the nodes an alias or merge key is decoding now; meeting
+	// one again means the node contains an alias to itself, which would
+	// recurse without end.
+	open map[*yaml.Node]bool
 }
 
 func newDecoder(file string) *decoder {
@@ -28,11 +32,29 @@ func newDecoder(file string) *decoder {
 		file:   file,
 		pos:    positions{lines: map[string]int{}, zeros: map[string]bool{}},
 		budget: maxDecodedNodes,
+		open:   map[*yaml.Node]bool{},
 	}
 }
 
+// enter marks target as being decoded through an alias, and reports false
+// with an error when it already is.
+func (d *decoder) enter(alias, target *yaml.Node, path string) bool {
+	if d.open[target] {
+		d.fail(alias.Line, path, "alias *%s refers to a value that contains it; an anchor cannot be used inside its own value", alias.Value)
+		return false
+	}
+	d.open[target] = true
+	return true
+}
+
 func (d *decoder) fail(line int, path, format string, args ...any) {
-	d.errs = append(d.errs, &FieldError{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+	e := &FieldError{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)}
+	for _, old := range d.errs {
+		if *old == *e {
+			return // an alias can bring the same problem back many times
+		}
+	}
+	d.errs = append(d.errs, e)
 }
 
 // spend counts one decoded node and reports whether the budget allows it.
@@ -52,7 +74,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	if n.Kind == yaml.AliasNode {
-		d.decode(n.Alias, v, path)
+		if d.enter(n, n.Alias, path) {
+			d.decode(n.Alias, v, path)
+			delete(d.open, n.Alias)
+		}
 		return
 	}
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
@@ -140,6 +165,10 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 // where earlier ones win, as the YAML merge key type defines.
 func (d *decoder) merge(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.AliasNode {
+		if !d.enter(n, n.Alias, path) {
+			return
+		}
+		defer delete(d.open, n.Alias)
 		n = n.Alias
 	}
 	if n.Kind != yaml.SequenceNode {
@@ -152,7 +181,12 @@ func (d *decoder) merge(n *yaml.Node, v reflect.Value, path string) {
 		}
 		item := n.Content[i]
 		if item.Kind == yaml.AliasNode {
-			item = item.Alias
+			if !d.enter(item, item.Alias, path) {
+				continue
+			}
+			d.mapping(item.Alias, v, path)
+			delete(d.open, item.Alias)
+			continue
 		}
 		d.mapping(item, v, path)
 	}

@@ -3,6 +3,7 @@ package configs
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,5 +66,23 @@ func exerciseConfig(cfg *Config) {
 			_ = c.CoversSSH(entry.Target, "deploy")
 			_ = c.CoversPG(entry.Target, "readonly")
 		}
+	}
+}
+
+func TestParseRejectsSelfReferencingAlias(t *testing.T) {
+	for _, in := range []string{
+		"contracts:\n  - &c1 {<<: [*c1]}\n",
+		"contracts:\n  - &c1 {<<: *c1}\n",
+		"contracts:\n  - &c0\n  - &c1 {<<: [*c1,*c1,*c1,*c1]}",
+	} {
+		_, err := Parse("self.yaml", []byte(in))
+		if err == nil || !strings.Contains(err.Error(), "cannot be used inside its own value") {
+			t.Errorf("Parse(%q) = %v, want the self-reference named", in, err)
+		}
+	}
+	// An anchor used again elsewhere is fine.
+	ok := "identities:\n  users:\n    - {name: a, groups: &g [eng]}\n    - {name: b, groups: *g}\n"
+	if _, err := Parse("reuse.yaml", []byte(ok)); err != nil {
+		t.Errorf("reusing an anchor: %v", err)
 	}
 }
