@@ -68,7 +68,12 @@ func main() {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	code := run(ctx, o, log)
+	var code int
+	if o.render != "" {
+		code = renderOnly(o, log)
+	} else {
+		code = run(ctx, o, log)
+	}
 	stop()
 	os.Exit(code)
 }

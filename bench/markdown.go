@@ -253,6 +253,8 @@ func formatNumber(v float64) string {
 	switch {
 	case math.IsNaN(v):
 		return "n/a"
+	case v == 0:
+		return "0"
 	case abs >= 1000:
 		return groupThousands(strconv.FormatFloat(math.Round(v), 'f', 0, 64))
 	case abs >= 100:

@@ -203,6 +203,7 @@ func TestFormatNumber(t *testing.T) {
 		{450.4, "450"},
 		{20.46, "20.5"},
 		{0.254, "0.25"},
+		{0, "0"},
 	}
 	for _, tt := range tests {
 		if got := formatNumber(tt.v); got != tt.want {
@@ -231,7 +232,7 @@ func TestTPSChartSVG(t *testing.T) {
 }
 
 func TestNiceCeiling(t *testing.T) {
-	tests := []struct{ v, want float64 }{{33313, 50000}, {8200, 10000}, {1, 1}, {0, 1}, {180, 200}, {24000, 25000}}
+	tests := []struct{ v, want float64 }{{33313, 40000}, {59039, 60000}, {8200, 10000}, {1, 1}, {0, 1}, {180, 200}, {24000, 25000}}
 	for _, tt := range tests {
 		if got := niceCeiling(tt.v); got != tt.want {
 			t.Errorf("niceCeiling(%v) = %v, want %v", tt.v, got, tt.want)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -146,4 +147,30 @@ func writeOutputs(o options, dir string, res *Results) error {
 		return nil
 	}
 	return updateDocs(o.docsPath, renderMarkdown(res, link(o.docsPath)))
+}
+
+// renderOnly rewrites the outputs from the results in o.render. The
+// targets are evaluated again, so a change to a goal shows at once.
+func renderOnly(o options, log *slog.Logger) int {
+	data, err := os.ReadFile(o.render)
+	if err != nil {
+		log.Error("reading the results failed", "err", err)
+		return 1
+	}
+	var res Results
+	if err := json.Unmarshal(data, &res); err != nil {
+		log.Error("decoding the results failed", "file", o.render, "err", err)
+		return 1
+	}
+	res.Targets = evaluateTargets(&res)
+	dir := o.outDir
+	if dir == "" {
+		dir = filepath.Dir(o.render)
+	}
+	if err := writeOutputs(o, dir, &res); err != nil {
+		log.Error("writing the results failed", "err", err)
+		return 1
+	}
+	log.Info("results written", "dir", dir)
+	return 0
 }

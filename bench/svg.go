@@ -128,14 +128,15 @@ func (c barChart) maxValue() float64 {
 	return m
 }
 
-// niceCeiling returns the smallest of 1, 2, 2.5, 5 or 10 times a power
-// of ten that is at least v, so axis ticks fall on round numbers.
+// niceCeiling returns the smallest of 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 or
+// 10 times a power of ten that is at least v, so the axis top and its
+// five ticks fall on round numbers.
 func niceCeiling(v float64) float64 {
 	if v <= 0 {
 		return 1
 	}
 	exp := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, f := range []float64{1, 2, 2.5, 5, 10} {
+	for _, f := range []float64{1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10} {
 		if f*exp >= v {
 			return f * exp
 		}
