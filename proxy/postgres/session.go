@@ -201,6 +201,10 @@ func (c *clientConn) relay() {
 
 	c.conn.SetReadDeadline(time.Now())
 	c.out.final(c.finalMessage(first))
+	// The client is closed before the upstream cleanup, because cancelling
+	// a running statement opens a new upstream connection and takes about
+	// a hundred milliseconds that the client need not wait for.
+	c.conn.Close()
 	if c.track.busy() {
 		if err := c.cancelUpstream(context.Background()); err != nil {
 			c.log.Warn("cancelling the running statement failed", "err", err)
@@ -210,7 +214,6 @@ func (c *clientConn) relay() {
 	}
 	c.upstream.writer.terminate()
 	c.upstream.conn.Close()
-	c.conn.Close()
 
 	pending := 2
 	if first != nil {
