@@ -36,7 +36,7 @@ demo: build
 	$(BIN) demo $(DEMO_FLAGS)
 
 # jitgate against a direct connection, pgbouncer and a minimal SSH relay,
-# about 30 minutes on 2 cores; writes bench/results/ and the results
+# about 25 minutes on 2 cores; writes bench/results/ and the results
 # section of docs/benchmarks.md. BENCH_FLAGS takes the options listed there.
 bench: build
 	$(GO) run ./bench $(BENCH_FLAGS)
