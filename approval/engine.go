@@ -1,9 +1,9 @@
 // Package approval is the policy engine of jitgate. It turns an ask for
-// access into a request under the contract that covers it, collects
-// decisions until the contract's quorum and stages are met, creates grants
-// with their windows, ends them on time or on revocation, and lets front
-// doors match a new connection to an active grant. Waiters block on a
-// change broadcast, never by polling. The engine knows nothing about SSH or
+// access into a request under the contract that covers it and collects
+// decisions until the contract's quorum and stages are met. It creates
+// grants with their windows, ends them on time or on revocation, and lets
+// front doors match a new connection to an active grant. Waiters block on
+// a change broadcast, never by polling. The engine handles no SSH or
 // PostgreSQL bytes.
 package approval
 
@@ -21,7 +21,7 @@ import (
 	"github.com/jitgate/jitgate/store"
 )
 
-// Directory tells the engine which groups a person belongs to.
+// Directory returns the groups a person belongs to.
 type Directory interface {
 	// Groups returns the person's groups and whether the person is known.
 	Groups(person string) ([]string, bool)
