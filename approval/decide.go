@@ -11,7 +11,7 @@ import (
 	"github.com/jitgate/jitgate/store"
 )
 
-// Vote is one approver's answer.
+// Vote is one approver's decision on a request.
 type Vote struct {
 	RequestID int64
 	Approver  string

@@ -244,7 +244,7 @@ func TestSelfApprovalForbidden(t *testing.T) {
 	ask := opsAsk()
 	ask.Requester = "oncall"
 	r := f.submit(t, ask)
-	// oncall is not in sre, but the self check must come first and say so.
+	// oncall is not in sre, so the self-approval check must run first to be named.
 	_, err := f.vote(r.ID, "oncall", true)
 	wantKind(t, err, approval.ErrSelfApproval)
 }

@@ -19,7 +19,7 @@ const (
 	KindPostgres = "postgres"
 )
 
-// Ask is what a person asks for.
+// Ask is a person's request for access before it is checked.
 type Ask struct {
 	Requester string
 	Kind      string // KindSSH or KindPostgres
@@ -128,7 +128,7 @@ func requestDetails(r *store.Request) map[string]any {
 }
 
 // findContract returns the contract that covers the ask and that the
-// requester may use, or a refusal that says which part failed.
+// requester may use, or a refusal that names the part that failed.
 func (e *Engine) findContract(ask Ask, now time.Time) (*configs.Contract, error) {
 	groups, known := e.dir.Groups(ask.Requester)
 	if !known {

@@ -21,9 +21,9 @@ type decoder struct {
 	pos    positions
 	errs   []*FieldError
 	budget int
-	// open holds the nodes an alias or merge key is decoding now; meeting
-	// one again means the node contains an alias to itself, which would
-	// recurse without end.
+	// open contains the nodes an alias or merge key is decoding now.
+	// Meeting one again means the node contains an alias to itself, which
+	// would recurse without end.
 	open map[*yaml.Node]bool
 }
 

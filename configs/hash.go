@@ -13,7 +13,8 @@ import (
 func (c *Contract) Hash() string {
 	b, err := json.Marshal(c)
 	if err != nil {
-		// Every field is a plain value; Marshal cannot fail on them.
+		// Every field is a string, number, bool, time, or a slice, struct
+		// or pointer of those, which Marshal always encodes.
 		panic("configs: encoding a contract: " + err.Error())
 	}
 	sum := sha256.Sum256(b)

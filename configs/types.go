@@ -61,7 +61,7 @@ type State struct {
 	DSN string `yaml:"dsn"`
 }
 
-// Recordings says where session recordings go.
+// Recordings is the location of session recordings.
 type Recordings struct {
 	// Dir is the folder for recordings. Default: recordings beside the config.
 	Dir string `yaml:"dir"`
@@ -113,7 +113,7 @@ type Log struct {
 	Level  string `yaml:"level"`  // debug, info (default), warn, error
 }
 
-// Identities lists the people jitgate knows. OIDC comes later.
+// Identities lists the people jitgate authenticates. OIDC is not built yet.
 type Identities struct {
 	Users []User `yaml:"users"`
 }
@@ -215,7 +215,7 @@ type ScopeEntry struct {
 	Roles  []string `yaml:"roles"`  // Postgres targets
 }
 
-// RequestRules says what a request must carry.
+// RequestRules are the fields a request must carry.
 type RequestRules struct {
 	ReasonRequired bool `yaml:"reason_required"`
 	// ReasonMinLength is the shortest reason accepted. Default 0.
@@ -282,9 +282,9 @@ type BreakGlass struct {
 	Reviewers    Principals `yaml:"reviewers"`
 }
 
-// SSHTerms says what an SSH session may do on the target beyond running
+// SSHTerms are what an SSH session may do on the target beyond running
 // commands. They become the extensions of the upstream certificate, and
-// the front door refuses the matching requests when a term is off.
+// the front door rejects the matching requests when a term is off.
 type SSHTerms struct {
 	// PTY allows a terminal. Default true.
 	PTY *bool `yaml:"pty"`
@@ -340,8 +340,8 @@ type Duration time.Duration
 // Std returns d as a time.Duration.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
 
-// Date is a calendar day ("2026-12-31"); as a bound it means the start of
-// that day in UTC for Effective and the end of that day for Expires.
+// Date is a calendar day ("2026-12-31"). As a bound it means the start of
+// that day in UTC for Effective, and the end of that day for Expires.
 type Date struct {
 	time.Time
 }

@@ -1,4 +1,4 @@
-// Package identity answers who a person is: the static users of the config
+// Package identity resolves who a person is: the static users of the config
 // for small installs (OIDC plugs in later behind the same methods), their
 // groups, their SSH keys, and the API tokens that also serve as Postgres
 // passwords.
@@ -131,7 +131,7 @@ func HashToken(token string) string {
 // NewToken returns a fresh random API token.
 func NewToken() string {
 	b := make([]byte, 24)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	_, _ = rand.Read(b) // since Go 1.24, crypto/rand.Read never returns an error
 	return "jg_" + base64.RawURLEncoding.EncodeToString(b)
 }
 

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/jitgate/jitgate/credentials"
+	"github.com/jitgate/jitgate/identity"
 	"github.com/jitgate/jitgate/internal/localtarget"
 )
 
@@ -54,7 +55,7 @@ type Env struct {
 	SSHPort      int
 	SSHUser      string // login@target
 	AliceSSHKey  string
-	SSHSkipped   string // why there is no SSH target, when there is none
+	SSHSkipped   string // reason the demo has no SSH target, or ""
 	ConfigPath   string
 	Dir          string
 	AlicePGRole  string
@@ -223,7 +224,7 @@ type people struct {
 }
 
 func makePeople(dir string) (*people, error) {
-	p := &people{aliceToken: randomToken(), bobToken: randomToken(), bobPassword: "bob-" + randomToken()[3:11]}
+	p := &people{aliceToken: identity.NewToken(), bobToken: identity.NewToken(), bobPassword: "bob-" + identity.NewToken()[3:11]}
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("demo: generating alice's SSH key: %w", err)
@@ -245,4 +246,3 @@ func makePeople(dir string) (*people, error) {
 	}
 	return p, nil
 }
-

@@ -3,8 +3,6 @@ package demo
 import (
 	"context"
 	"errors"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/jitgate/jitgate/configs"
+	"github.com/jitgate/jitgate/identity"
 	"github.com/jitgate/jitgate/internal/localtarget"
 	"github.com/jitgate/jitgate/internal/server"
 )
@@ -32,8 +31,8 @@ func preparePostgres(ctx context.Context, pg *localtarget.Postgres) (string, err
 	if _, err := conn.Exec(ctx, sampleSQL); err != nil {
 		return "", fmt.Errorf("demo: loading the sample data: %w", err)
 	}
-	password := randomToken()
-	quoted := "'" + password + "'" // randomToken uses only base64url characters
+	password := identity.NewToken()
+	quoted := "'" + password + "'" // NewToken uses only base64url characters
 	if _, err := conn.Exec(ctx, fmt.Sprintf(adminSQL, quoted)); err != nil {
 		return "", fmt.Errorf("demo: creating the jitgate_admin role: %w", err)
 	}
@@ -50,13 +49,6 @@ func preparePostgres(ctx context.Context, pg *localtarget.Postgres) (string, err
 	}
 	return password, nil
 }
-
-func randomToken() string {
-	b := make([]byte, 18)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
-	return "jg_" + base64.RawURLEncoding.EncodeToString(b)
-}
-
 
 // errStopped reports a server that ended before it was ready, without an
 // error of its own (the demo was interrupted while starting).

@@ -156,8 +156,8 @@ func (c *clientConn) waitForDecision(sub *approval.Submitted) (*store.Grant, err
 	last := done()
 	if cause := context.Cause(ctx); errors.Is(cause, errGaveUp) || errors.Is(werr, errClientGone) {
 		// The client gave up (Ctrl-C, or it closed the connection). When no
-		// other connection waits on the request, nobody wants it any more,
-		// so it is withdrawn instead of left for approvers to decide.
+		// other connection waits on the request, it is withdrawn instead of
+		// left for approvers to decide.
 		if last && err != nil {
 			c.withdraw(r.ID)
 		}
