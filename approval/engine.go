@@ -68,8 +68,12 @@ type Engine struct {
 	// and timers.
 	mu      sync.Mutex
 	changed chan struct{}
-	timers  map[timerKey]clock.Timer
-	stopped bool
+	// grantChanged is closed and replaced after a change that wrote a
+	// grant, or any change by another process, so the watchers of live
+	// sessions wake only when a grant may have moved.
+	grantChanged chan struct{}
+	timers       map[timerKey]clock.Timer
+	stopped      bool
 }
 
 type timerKey struct {
@@ -83,15 +87,16 @@ func New(opts Options) (*Engine, error) {
 		return nil, errors.New("approval: Config, Store and Audit are required")
 	}
 	e := &Engine{
-		cfg:      opts.Config,
-		store:    opts.Store,
-		audit:    opts.Audit,
-		dir:      opts.Directory,
-		clock:    opts.Clock,
-		notifier: opts.Notifier,
-		log:      opts.Logger,
-		changed:  make(chan struct{}),
-		timers:   make(map[timerKey]clock.Timer),
+		cfg:          opts.Config,
+		store:        opts.Store,
+		audit:        opts.Audit,
+		dir:          opts.Directory,
+		clock:        opts.Clock,
+		notifier:     opts.Notifier,
+		log:          opts.Logger,
+		changed:      make(chan struct{}),
+		grantChanged: make(chan struct{}),
+		timers:       make(map[timerKey]clock.Timer),
 	}
 	if e.dir == nil {
 		e.dir = configDirectory{opts.Config}
@@ -141,7 +146,11 @@ func (e *Engine) Start(ctx context.Context) error {
 				e.stop()
 				return
 			case <-changes:
-				e.broadcast()
+				// Only this engine writes grants, and update wakes
+				// their watchers itself. NOTE: a store shared by
+				// several processes must also report which grants
+				// another process changed; SQLite is used by one.
+				e.broadcastChanges()
 			}
 		}
 	}()
@@ -158,12 +167,23 @@ func (e *Engine) stop() {
 	}
 }
 
-// broadcast wakes every waiter; they re-read state.
-func (e *Engine) broadcast() {
+// broadcastChanges wakes the waiters for any change, not the grant
+// watchers; they re-read state.
+func (e *Engine) broadcastChanges() {
 	e.mu.Lock()
+	e.wakeLocked(false)
+	e.mu.Unlock()
+}
+
+// wakeLocked wakes the waiters for any change, and the grant watchers too
+// when grants is true. e.mu must be held.
+func (e *Engine) wakeLocked(grants bool) {
 	close(e.changed)
 	e.changed = make(chan struct{})
-	e.mu.Unlock()
+	if grants {
+		close(e.grantChanged)
+		e.grantChanged = make(chan struct{})
+	}
 }
 
 // changes returns the channel that the next broadcast closes. Waiters take
@@ -174,17 +194,45 @@ func (e *Engine) changes() <-chan struct{} {
 	return e.changed
 }
 
+// grantChanges returns the channel that the next change to a grant closes.
+func (e *Engine) grantChanges() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.grantChanged
+}
+
 // update runs fn in a store transaction while holding the engine lock, and
 // wakes waiters after a successful commit.
 func (e *Engine) update(ctx context.Context, fn func(tx store.Tx) error) error {
 	e.mu.Lock()
-	err := e.store.Update(ctx, fn)
+	var wrote bool
+	err := e.store.Update(ctx, func(tx store.Tx) error {
+		gt := &grantWriteTx{Tx: tx}
+		err := fn(gt)
+		wrote = gt.wrote
+		return err
+	})
 	if err == nil {
-		close(e.changed)
-		e.changed = make(chan struct{})
+		e.wakeLocked(wrote)
 	}
 	e.mu.Unlock()
 	return err
+}
+
+// grantWriteTx notes whether a transaction created or updated a grant.
+type grantWriteTx struct {
+	store.Tx
+	wrote bool
+}
+
+func (t *grantWriteTx) CreateGrant(ctx context.Context, g *store.Grant) error {
+	t.wrote = true
+	return t.Tx.CreateGrant(ctx, g)
+}
+
+func (t *grantWriteTx) UpdateGrant(ctx context.Context, g *store.Grant) error {
+	t.wrote = true
+	return t.Tx.UpdateGrant(ctx, g)
 }
 
 func (e *Engine) record(ctx context.Context, tx store.Tx, typ, actor string, r *store.Request, g *store.Grant, details any) error {

@@ -37,10 +37,12 @@ func (e *Engine) WaitDecision(ctx context.Context, id int64) (*store.Request, *s
 }
 
 // WaitGrant blocks until grant id differs from version (it was extended,
-// revoked or ended) or ctx ends, and returns the grant as stored.
+// revoked or ended) or ctx ends, and returns the grant as stored. It
+// wakes only on changes that wrote a grant, so sessions opening and
+// closing do not make every watcher read the store.
 func (e *Engine) WaitGrant(ctx context.Context, id, version int64) (*store.Grant, error) {
 	for {
-		wake := e.changes()
+		wake := e.grantChanges()
 		g, err := e.store.Grant(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, refuse(ErrNotFound, "grant %d does not exist", id)
