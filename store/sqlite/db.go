@@ -46,6 +46,9 @@ type DB struct {
 	writer  *sql.DB // one connection, BEGIN IMMEDIATE
 	readers *sql.DB // ReadConns query-only connections
 	changes notifier
+	// writes and reads cache the prepared statements of each pool.
+	writes *stmtCache
+	reads  *stmtCache
 
 	closeOnce sync.Once
 	closeErr  error
@@ -106,6 +109,7 @@ func (db *DB) open(ctx context.Context, writeDSN, readDSN string, wal bool) erro
 	db.writer.SetMaxIdleConns(1)
 	db.writer.SetConnMaxLifetime(0)
 	db.writer.SetConnMaxIdleTime(0)
+	db.writes = newStmtCache(db.writer, false)
 
 	if wal {
 		if err := checkJournalMode(ctx, db.writer); err != nil {
@@ -122,7 +126,8 @@ func (db *DB) open(ctx context.Context, writeDSN, readDSN string, wal bool) erro
 	}
 	db.readers.SetMaxOpenConns(ReadConns)
 	db.readers.SetMaxIdleConns(ReadConns)
-	db.reader = reader{q: db.readers}
+	db.reads = newStmtCache(db.readers, true)
+	db.reader = reader{q: poolQuerier{cache: db.reads}}
 	return db.readers.PingContext(ctx)
 }
 
@@ -145,6 +150,11 @@ func checkJournalMode(ctx context.Context, conn *sql.DB) error {
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		var errs []error
+		for _, cache := range []*stmtCache{db.reads, db.writes} {
+			if cache != nil {
+				errs = append(errs, cache.close())
+			}
+		}
 		if db.readers != nil {
 			errs = append(errs, db.readers.Close())
 		}

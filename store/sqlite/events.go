@@ -73,7 +73,7 @@ func (r reader) Events(ctx context.Context, f store.EventFilter, fn func(*store.
 // calls, so the last seq read here cannot change before the insert.
 func (t *tx) AppendEvent(ctx context.Context, e *store.Event) error {
 	var last int64
-	if err := t.sqlTx.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM events").Scan(&last); err != nil {
+	if err := t.q.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM events").Scan(&last); err != nil {
 		return fmt.Errorf("sqlite: append event: read last seq: %w", err)
 	}
 	seq := e.Seq

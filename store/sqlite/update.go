@@ -14,6 +14,7 @@ import (
 type tx struct {
 	reader // reads see the transaction's own writes
 	sqlTx  *sql.Tx
+	q      txQuerier // sqlTx with the write pool's cached statements
 	// wrote records whether a write method ran, so a read-only Update does
 	// not wake the subscribers of Changes.
 	wrote bool
@@ -41,9 +42,12 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) (err error) {
 		if !committed {
 			err = errors.Join(err, rollback(sqlTx))
 		}
+		// The write connection is free again.
+		db.writes.preparePending(ctx)
 	}()
 
-	t := &tx{reader: reader{q: sqlTx}, sqlTx: sqlTx}
+	q := txQuerier{tx: sqlTx, cache: db.writes}
+	t := &tx{reader: reader{q: q}, sqlTx: sqlTx, q: q}
 	if err := fn(t); err != nil {
 		return err
 	}
@@ -60,14 +64,14 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) (err error) {
 // exec runs a write statement and marks the transaction as written.
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	t.wrote = true
-	return t.sqlTx.ExecContext(ctx, query, args...)
+	return t.q.ExecContext(ctx, query, args...)
 }
 
 // insert runs an INSERT … RETURNING id and returns the new id.
 func (t *tx) insert(ctx context.Context, query string, args ...any) (int64, error) {
 	t.wrote = true
 	var id int64
-	err := t.sqlTx.QueryRowContext(ctx, query, args...).Scan(&id)
+	err := t.q.QueryRowContext(ctx, query, args...).Scan(&id)
 	return id, err
 }
 

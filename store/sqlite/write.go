@@ -41,7 +41,7 @@ func (t *tx) updateVersioned(ctx context.Context, tb table, record string, id, v
 	// No row matched id and version together. Tell the two causes apart.
 	var exists bool
 	query := "SELECT EXISTS (SELECT 1 FROM " + tb.name + " WHERE id = ?)"
-	if err := t.sqlTx.QueryRowContext(ctx, query, id).Scan(&exists); err != nil {
+	if err := t.q.QueryRowContext(ctx, query, id).Scan(&exists); err != nil {
 		return fmt.Errorf("sqlite: update %s %d: %w", record, id, err)
 	}
 	if exists {
