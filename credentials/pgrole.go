@@ -60,9 +60,10 @@ type PGRole struct {
 // req.ValidUntil. One role serves every connection of a grant.
 //
 // The password is stored as a SCRAM-SHA-256 secret computed here, so the
-// statement, which may reach the server log, holds no password. Each
-// login still costs the client one PBKDF2 derivation of 4096 iterations
-// in pgconn, which cannot take a derived key.
+// statement, which may reach the server log, contains no password. Each
+// login costs the client one PBKDF2 derivation in pgconn, which cannot
+// take a derived key, so the secret uses one iteration (see
+// scramIterations).
 func (p *PGIssuer) Mint(ctx context.Context, req MintRole) (*PGRole, error) {
 	if err := p.checkMintRole(req); err != nil {
 		return nil, err
