@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bufio"
 	"strconv"
 	"sync"
 	"time"
@@ -26,8 +25,7 @@ type queryRecorder interface {
 // results, in the same order, as the protocol guarantees.
 type capture struct {
 	rec      queryRecorder
-	flusher  *bufio.Writer // flushed at each ReadyForQuery; nil when unbuffered
-	params   string        // recordings.ParamsOff, ParamsOn or ParamsRedacted
+	params   string // recordings.ParamsOff, ParamsOn or ParamsRedacted
 	redactor *recordings.Redactor
 	clock    clock.Clock
 	onError  func(error) // called once, for the first recording error
@@ -54,9 +52,9 @@ type statement struct {
 	rows   int64
 }
 
-func newCapture(rec queryRecorder, flusher *bufio.Writer, params string, redactor *recordings.Redactor, clk clock.Clock, onError func(error)) *capture {
+func newCapture(rec queryRecorder, params string, redactor *recordings.Redactor, clk clock.Clock, onError func(error)) *capture {
 	return &capture{
-		rec: rec, flusher: flusher, params: params, redactor: redactor, clock: clk, onError: onError,
+		rec: rec, params: params, redactor: redactor, clock: clk, onError: onError,
 		statements: map[string]string{}, portals: map[string]portalRef{},
 	}
 }
@@ -212,7 +210,7 @@ func (c *capture) complete(tag, code, message string) {
 }
 
 // ready drops what the finished Sync or Query covered, including
-// statements the server skipped after an error, and flushes the log.
+// statements the server skipped after an error.
 func (c *capture) ready() {
 	c.mu.Lock()
 	for len(c.queue) > 0 {
@@ -226,11 +224,6 @@ func (c *capture) ready() {
 		c.queue = nil // release the backing array after a long pipeline
 	}
 	c.mu.Unlock()
-	if c.flusher != nil {
-		if err := c.flusher.Flush(); err != nil {
-			c.fail(err)
-		}
-	}
 }
 
 func (c *capture) record(ev recordings.QueryEvent) {

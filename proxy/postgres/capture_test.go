@@ -30,7 +30,7 @@ func feed(t *testing.T, side func(byte, []byte, bool), msg interface{ Encode([]b
 func TestCaptureOrdersResults(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	rec := &memoryRecorder{}
-	c := newCapture(rec, nil, recordings.ParamsOn, nil, clk, func(err error) { t.Fatal(err) })
+	c := newCapture(rec, recordings.ParamsOn, nil, clk, func(err error) { t.Fatal(err) })
 
 	// A pipeline of two extended statements and a Sync, where the first
 	// fails, so the server skips the second.

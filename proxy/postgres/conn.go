@@ -53,6 +53,8 @@ type clientConn struct {
 	upstream *upstream
 	track    tracker
 	capture  *capture
+	// logWriter batches the query log's writes; nil when nothing is recorded.
+	logWriter *logWriter
 
 	// stopMu guards the stop fields; stopped is closed once.
 	stopMu     sync.Mutex

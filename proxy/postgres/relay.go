@@ -1,7 +1,9 @@
 package postgres
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net"
 	"os"
 
@@ -30,7 +32,20 @@ func (c *clientConn) clientPump() *wire.Pump {
 			capture.client(typ, body, whole)
 		}
 	}
-	return wire.NewPump(c.r, c.upstream.writer, frontendRules, inspect, wire.DefaultBufferSize)
+	return wire.NewPump(c.clientSource(), c.upstream.writer, frontendRules, inspect, wire.DefaultBufferSize)
+}
+
+// clientSource returns the reader of the relay's client side: the bytes
+// that start-up left in the buffered reader, then the connection itself.
+// Dropping the buffered reader saves its buffer for the session's life.
+func (c *clientConn) clientSource() io.Reader {
+	src := io.Reader(c.conn)
+	if n := c.r.Buffered(); n > 0 {
+		early, _ := c.r.Peek(n) // Buffered bytes are always there to peek
+		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), c.conn)
+	}
+	c.r = nil
+	return src
 }
 
 // serverPump relays server messages to the client.

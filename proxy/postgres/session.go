@@ -1,11 +1,11 @@
 package postgres
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"time"
 
 	"github.com/jitgate/jitgate/approval"
@@ -13,10 +13,6 @@ import (
 	"github.com/jitgate/jitgate/session"
 	"github.com/jitgate/jitgate/store"
 )
-
-// queryLogBufferSize is the buffer in front of a query log file; it is
-// flushed at each ReadyForQuery and when full.
-const queryLogBufferSize = 64 << 10
 
 // run holds the authenticated connection for approval, opens the session
 // and relays it until it ends.
@@ -81,7 +77,8 @@ func (c *clientConn) openRecording() (*recordings.File, error) {
 		return nil, fmt.Errorf("creating the query log: %w", err)
 	}
 
-	buf := bufio.NewWriterSize(file, queryLogBufferSize)
+	buf := newLogWriter(file, queryLogFlushDelay, queryLogFlushBytes)
+	c.logWriter = buf
 	database := c.req.database
 	if database == "" {
 		database = c.target.Database
@@ -95,13 +92,14 @@ func (c *clientConn) openRecording() (*recordings.File, error) {
 		return file, fmt.Errorf("writing the query log header: %w", err)
 	}
 
-	c.capture = newCapture(log, buf, rec.Parameters, redactor, c.srv.clock, func(err error) {
+	c.capture = newCapture(log, rec.Parameters, redactor, c.srv.clock, func(err error) {
 		c.log.Error("writing the query log failed; closing the session", "err", err)
 		const msg = "jitgate: the session cannot be recorded, so it is closed"
 		if !c.terminateLive(session.ReasonError, msg) {
 			c.requestStop(session.ReasonError, msg)
 		}
 	})
+	buf.setOnError(c.capture.fail)
 	return file, nil
 }
 
@@ -161,9 +159,9 @@ func (c *clientConn) endSession(file *recordings.File) {
 
 	path, hash := "", ""
 	if file != nil {
-		if c.capture != nil && c.capture.flusher != nil {
-			if err := c.capture.flusher.Flush(); err != nil {
-				c.log.Error("flushing the query log failed", "err", err)
+		if c.logWriter != nil {
+			if err := c.logWriter.Close(); err != nil {
+				c.log.Error("writing the query log failed", "err", err)
 			}
 		}
 		var err error
@@ -205,6 +203,11 @@ func (c *clientConn) relay() {
 	// a running statement opens a new upstream connection and takes about
 	// a hundred milliseconds that the client need not wait for.
 	c.conn.Close()
+	// Ending the upstream wakes its backend, and backends ending by the
+	// hundred at a window end take both cores for a while. Yielding here
+	// lets the other sessions that stop at the same instant close their
+	// clients first.
+	runtime.Gosched()
 	if c.track.busy() {
 		if err := c.cancelUpstream(context.Background()); err != nil {
 			c.log.Warn("cancelling the running statement failed", "err", err)

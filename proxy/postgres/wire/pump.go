@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"sync"
 )
 
 // Sink receives the bytes a Pump relays.
@@ -21,13 +22,25 @@ type Sink interface {
 // Rules.Inspect).
 type Inspector func(typ byte, body []byte, whole bool)
 
-// DefaultBufferSize is the relay buffer per direction: large enough to
-// batch many small messages into one write, small enough for thousands of
-// connections.
+// DefaultBufferSize is the relay buffer per direction while bytes flow:
+// large enough to batch many small messages into one write.
 const DefaultBufferSize = 64 << 10
 
+// IdleBufferSize is the buffer a pump reads into while its connection is
+// quiet. A read that fills it moves the pump to a buffer of the full size
+// from a shared pool, and the pump returns that buffer once it has written
+// everything and a read comes back shorter than IdleBufferSize. So an idle
+// connection holds IdleBufferSize per direction, not the full size.
+const IdleBufferSize = 2 << 10
+
+// bufferPool holds buffers of DefaultBufferSize for the pumps in flight.
+var bufferPool = sync.Pool{New: func() any {
+	b := make([]byte, DefaultBufferSize)
+	return &b
+}}
+
 // Pump relays messages from a reader to a Sink without changing them. It
-// reads into one reused buffer, finds message boundaries in place, calls
+// reads into a reused buffer, finds message boundaries in place, calls
 // the inspector for each message, and writes every complete message of a
 // read in one call. A message longer than the buffer, and not gathered for
 // inspection, is streamed through in pieces, so memory stays bounded by
@@ -37,16 +50,20 @@ type Pump struct {
 	dst     Sink
 	rules   *Rules
 	inspect Inspector
-	buf     []byte
+	size    int    // the buffer size while bytes flow
+	idle    []byte // the buffer while the connection is quiet
+	buf     []byte // idle, a pooled buffer, or a larger one for a long message
+	pooled  *[]byte
 
 	relayed int64 // bytes written to dst, for error offsets
 }
 
-// NewPump returns a pump with a buffer of bufSize bytes (at least 4 KiB).
-// inspect may be nil.
+// NewPump returns a pump whose buffer grows to bufSize bytes (at least
+// 4 KiB) while bytes flow. inspect may be nil.
 func NewPump(src io.Reader, dst Sink, rules *Rules, inspect Inspector, bufSize int) *Pump {
 	bufSize = max(bufSize, 4<<10)
-	return &Pump{src: src, dst: dst, rules: rules, inspect: inspect, buf: make([]byte, bufSize)}
+	idle := make([]byte, min(IdleBufferSize, bufSize))
+	return &Pump{src: src, dst: dst, rules: rules, inspect: inspect, size: bufSize, idle: idle, buf: idle}
 }
 
 // Run relays until the reader or the sink fails. It returns io.EOF when
@@ -55,21 +72,25 @@ func NewPump(src io.Reader, dst Sink, rules *Rules, inspect Inspector, bufSize i
 // *FrameError, after every message before it was relayed. A failing sink
 // returns *WriteError, and other read errors are returned as they come.
 func (p *Pump) Run() error {
+	defer p.release()
 	var (
 		start, end int // buf[start:end] is read but not yet written
 		skip       int64
-		need       int // bytes the message at start needs in the buffer
+		need       int  // bytes the message at start needs in the buffer
+		filled     bool // the last read filled the idle buffer
 	)
 	for {
-		if need > len(p.buf) {
-			p.grow(need, start, end)
+		switch {
+		case need > len(p.buf) || filled:
+			p.grow(max(need, p.size), start, end)
 			end -= start
 			start = 0
-		} else if end == len(p.buf) && start > 0 {
+		case end == len(p.buf) && start > 0:
 			end = copy(p.buf, p.buf[start:end])
 			start = 0
 		}
 		n, readErr := p.src.Read(p.buf[end:])
+		filled = n > 0 && n == len(p.buf)-end && len(p.buf) < p.size
 		end += n
 
 		pos, frameErr := p.scan(start, end, &skip, &need)
@@ -82,6 +103,9 @@ func (p *Pump) Run() error {
 		}
 		if start == end {
 			start, end = 0, 0
+			if n < len(p.idle) && len(p.buf) > len(p.idle) {
+				p.release()
+			}
 		} else if start > 0 && need > len(p.buf)-start {
 			end = copy(p.buf, p.buf[start:end])
 			start = 0
@@ -130,10 +154,10 @@ func (p *Pump) scan(pos, end int, skip *int64, need *int) (int, error) {
 			continue
 		}
 		gather := min(int64(p.rules.Inspect[typ]), length-4)
-		if total <= int64(len(p.buf)) || avail < 5+gather {
-			// Wait for the whole message when it fits the buffer, or
-			// for the part the inspector wants.
-			*need = int(min(total, max(5+gather, int64(len(p.buf)))))
+		if total <= int64(p.size) || avail < 5+gather {
+			// Wait for the whole message when it fits the full-size
+			// buffer, or for the part the inspector wants.
+			*need = int(min(total, max(5+gather, int64(p.size))))
 			return pos, nil
 		}
 		if p.inspect != nil {
@@ -159,13 +183,35 @@ func (p *Pump) check(typ byte, length int64, pos int) error {
 }
 
 // grow replaces the buffer with one of at least size bytes, moving the
-// unwritten bytes buf[start:end] to its front.
+// unwritten bytes buf[start:end] to its front. A buffer of the pump's size
+// comes from the pool.
 func (p *Pump) grow(size, start, end int) {
-	n := len(p.buf)
-	for n < size {
-		n *= 2
+	var buf []byte
+	var pooled *[]byte
+	switch {
+	case size <= p.size && p.size == DefaultBufferSize:
+		pooled = bufferPool.Get().(*[]byte)
+		buf = *pooled
+	case size <= p.size:
+		buf = make([]byte, p.size)
+	default:
+		n := p.size
+		for n < size {
+			n *= 2
+		}
+		buf = make([]byte, n)
 	}
-	buf := make([]byte, n)
 	copy(buf, p.buf[start:end])
-	p.buf = buf
+	p.release()
+	p.buf, p.pooled = buf, pooled
+}
+
+// release goes back to the idle buffer and returns a pooled one. The
+// caller must have written what the buffer held.
+func (p *Pump) release() {
+	if p.pooled != nil {
+		bufferPool.Put(p.pooled)
+		p.pooled = nil
+	}
+	p.buf = p.idle
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"testing/iotest"
 )
@@ -133,10 +134,61 @@ func TestPumpBatchesSmallMessages(t *testing.T) {
 	if !errors.Is(err, io.EOF) {
 		t.Fatalf("Run = %v", err)
 	}
-	if sink.writes != 1 {
-		t.Errorf("1000 Sync messages in one read took %d writes, want 1", sink.writes)
+	// The first read fills the idle buffer, and the rest arrives in one
+	// read into the full-size buffer.
+	if sink.writes != 2 {
+		t.Errorf("5,000 bytes of Sync messages took %d writes, want 2", sink.writes)
 	}
 }
+
+func TestPumpReturnsToIdleBuffer(t *testing.T) {
+	burst := bytes.Repeat(frame(MsgSync, nil), 2000) // 10,000 bytes
+	small := frame(MsgQuery, []byte("select 1\x00"))
+	rd := &scriptedReader{chunks: [][]byte{burst, small}}
+	var sizes []int
+	sink := sinkFunc(func(b []byte, _ bool) error { return nil })
+	p := NewPump(rd, sink, FrontendRules(1024), nil, DefaultBufferSize)
+	rd.before = func() { sizes = append(sizes, len(p.buf)) }
+	if err := p.Run(); !errors.Is(err, io.EOF) {
+		t.Fatalf("Run = %v", err)
+	}
+	// Reads: the burst's first 2 KiB into the idle buffer, its rest into
+	// the pooled buffer, the short Query there too, and the final EOF
+	// after the pump went back to the idle buffer.
+	want := []int{IdleBufferSize, DefaultBufferSize, DefaultBufferSize, IdleBufferSize}
+	if !slices.Equal(sizes, want) {
+		t.Errorf("buffer sizes at each read = %v, want %v", sizes, want)
+	}
+	if len(p.buf) != IdleBufferSize || p.pooled != nil {
+		t.Errorf("after Run the pump holds %d bytes (pooled %v), want the idle buffer only", len(p.buf), p.pooled != nil)
+	}
+}
+
+// scriptedReader returns each chunk in reads as large as the caller's
+// buffer, then io.EOF. before runs ahead of every read.
+type scriptedReader struct {
+	chunks [][]byte
+	before func()
+}
+
+func (r *scriptedReader) Read(b []byte) (int, error) {
+	if r.before != nil {
+		r.before()
+	}
+	for len(r.chunks) > 0 && len(r.chunks[0]) == 0 {
+		r.chunks = r.chunks[1:]
+	}
+	if len(r.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b, r.chunks[0])
+	r.chunks[0] = r.chunks[0][n:]
+	return n, nil
+}
+
+type sinkFunc func(b []byte, atBoundary bool) error
+
+func (f sinkFunc) WriteFrames(b []byte, atBoundary bool) error { return f(b, atBoundary) }
 
 func TestPumpErrors(t *testing.T) {
 	good := frame(MsgQuery, []byte("select 1\x00"))
