@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"log/slog"
 	"regexp"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -29,9 +31,9 @@ const (
 	// closeWait bounds the wait for every socket to close after the
 	// window end.
 	closeWait = 30 * time.Second
-	// upstreamPollPause is the pause between checks of pg_stat_activity
-	// for the backends that are still there, which limits the resolution
-	// of the upstream close time.
+	// upstreamPollPause is the pause between readings of the kernel's TCP
+	// table and of pg_stat_activity, which limits the resolution of the
+	// upstream close and backend exit times.
 	upstreamPollPause = 2 * time.Millisecond
 	// openWorkers is the number of connections opened at once.
 	openWorkers = 8
@@ -52,7 +54,7 @@ func (h *harness) latencyWorkloads() []workload {
 		},
 		{
 			name: "window end to both sockets closed", group: groupLatency, unit: "ms", better: lowerIsBetter,
-			command: fmt.Sprintf("%d idle pgx connections under one grant with a short window; for each, the later of the client socket's EOF and its backend's exit, after the grant's end", n),
+			command: fmt.Sprintf("%d idle pgx connections under one grant with a short window; for each, the later of the client socket's EOF and the upstream connection's close (its backend's socket leaving ESTABLISHED), after the grant's end", n),
 			paths:   []string{pathJitgate}, latency: true, rounds: 1,
 			run: h.runWindowEnd,
 		},
@@ -153,6 +155,9 @@ func (h *harness) approveOnce(ctx context.Context) (float64, error) {
 // heldConn is one connection of the window-end workload.
 type heldConn struct {
 	backendPID uint32
+	// upstreamPort is the port of the backend's peer: jitgate's side of
+	// the upstream connection, or the client's own for a direct one.
+	upstreamPort int
 	closed     chan struct{} // closed when the client socket reads EOF
 	closedAt   time.Time     // set before closed is closed
 	net        net.Conn
@@ -186,12 +191,20 @@ func (h *harness) runWindowEnd(ctx context.Context, path string) (measurement, e
 		return measurement{}, fmt.Errorf("opening %d connections took past the window end; raise windowPerConn", n)
 	}
 
+	var sockets map[int]time.Time
+	var socketsErr error
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		sockets, socketsErr = watchUpstreamSockets(ctx, h.t.pg.Port, conns, grant.End)
+	}()
 	exited, err := h.watchBackends(ctx, conns, grant.End)
-	if err != nil {
+	<-watched
+	if err = errors.Join(err, socketsErr); err != nil {
 		return measurement{}, err
 	}
 	var m measurement
-	var clientMS, upstreamMS []float64
+	var clientMS, upstreamMS, backendMS []float64
 	for _, c := range conns {
 		select {
 		case <-c.closed:
@@ -199,17 +212,105 @@ func (h *harness) runWindowEnd(ctx context.Context, path string) (measurement, e
 			return measurement{}, fmt.Errorf("a client socket was still open %v after the window end", closeWait)
 		}
 		client := c.closedAt.Sub(grant.End)
-		upstream := exited[c.backendPID].Sub(grant.End)
+		upstream := sockets[c.upstreamPort].Sub(grant.End)
 		clientMS = append(clientMS, ms(client))
 		upstreamMS = append(upstreamMS, ms(upstream))
+		backendMS = append(backendMS, ms(exited[c.backendPID].Sub(grant.End)))
 		m.samples = append(m.samples, ms(max(client, upstream)))
 	}
-	client, upstream := summarizeLatency(clientMS), summarizeLatency(upstreamMS)
+	direct, err := h.directBackendExit(ctx, n)
+	if err != nil {
+		return measurement{}, fmt.Errorf("direct baseline: %w", err)
+	}
+	client, upstream, backend := summarizeLatency(clientMS), summarizeLatency(upstreamMS), summarizeLatency(backendMS)
 	m.extra = map[string]float64{
 		"client_closed_p50_ms": client.Median, "client_closed_p99_ms": client.P99,
-		"backend_gone_p50_ms": upstream.Median, "backend_gone_p99_ms": upstream.P99,
+		"upstream_closed_p50_ms": upstream.Median, "upstream_closed_p99_ms": upstream.P99,
+		"backend_gone_p50_ms": backend.Median, "backend_gone_p99_ms": backend.P99,
+		"direct_backend_gone_p50_ms": direct.Median, "direct_backend_gone_p99_ms": direct.P99,
 	}
 	return m, nil
+}
+
+// directBackendExit is the baseline of the window-end workload: n idle
+// direct connections, all closed by the harness at one instant as jitgate
+// closes its upstream connections, and the time until each backend is
+// gone from pg_stat_activity. It shows how long PostgreSQL itself takes
+// to end that many backends at once on this machine.
+func (h *harness) directBackendExit(ctx context.Context, n int) (Summary, error) {
+	dsn := pgDSN(h.t.pg.Host, h.t.pg.Port, benchUser, h.t.benchPassword, benchDatabase)
+	conns, err := h.openConns(ctx, n, dsn)
+	defer func() {
+		for _, c := range conns {
+			c.net.Close()
+		}
+	}()
+	if err != nil {
+		return Summary{}, err
+	}
+	start := time.Now().Add(150 * time.Millisecond) // after watchBackends begins
+	go func() {
+		time.Sleep(time.Until(start))
+		var wg sync.WaitGroup
+		for _, c := range conns {
+			wg.Go(func() {
+				c.net.Write([]byte{'X', 0, 0, 0, 4}) // Terminate; the close follows either way
+				c.net.Close()
+			})
+		}
+		wg.Wait()
+	}()
+	exited, err := h.watchBackends(ctx, conns, start)
+	if err != nil {
+		return Summary{}, err
+	}
+	var samples []float64
+	for _, c := range conns {
+		samples = append(samples, ms(exited[c.backendPID].Sub(start)))
+	}
+	return summarizeLatency(samples), nil
+}
+
+// watchUpstreamSockets waits until just before end, then reads the
+// kernel's TCP table every upstreamPollPause and returns, for each
+// connection of conns, when the backend's socket was first seen out of
+// ESTABLISHED: the instant jitgate's close reached it.
+func watchUpstreamSockets(ctx context.Context, pgPort int, conns []*heldConn, end time.Time) (map[int]time.Time, error) {
+	select {
+	case <-time.After(time.Until(end.Add(-100 * time.Millisecond))):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	// The backends that jitgate's closes wake take both cores while they
+	// exit, and a reader that waits for the CPU behind them would note
+	// each close late. Running this reader on a thread of its own at a
+	// higher priority, where the harness may, keeps its readings close to
+	// the instant the kernel saw each close. It changes nothing for
+	// jitgate, which runs at the default priority.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := raiseThreadPriority(); err != nil {
+		slog.Debug("the socket reader runs at the default priority", "err", err)
+	}
+	closed := map[int]time.Time{}
+	open := map[int]bool{}
+	deadline := end.Add(closeWait)
+	for len(closed) < len(conns) {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%d upstream connections still open %v after the window end", len(conns)-len(closed), closeWait)
+		}
+		if err := establishedPeers(pgPort, open); err != nil {
+			return nil, err
+		}
+		now := time.Now()
+		for _, c := range conns {
+			if _, seen := closed[c.upstreamPort]; !seen && !open[c.upstreamPort] {
+				closed[c.upstreamPort] = now
+			}
+		}
+		time.Sleep(upstreamPollPause)
+	}
+	return closed, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -218,6 +319,13 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // backend PID, and starts a reader per socket that notes when it closes.
 func (h *harness) openHeld(ctx context.Context, n int) ([]*heldConn, error) {
 	dsn := pgDSN("127.0.0.1", h.setup.ports.postgres, personWindowEnd, h.setup.tokens[personWindowEnd], pgTargetName)
+	return h.openConns(ctx, n, dsn)
+}
+
+// openConns opens n connections to dsn, reads each one's backend PID
+// and its peer port, and starts a reader per socket that notes when it
+// closes.
+func (h *harness) openConns(ctx context.Context, n int, dsn string) ([]*heldConn, error) {
 	conns := make([]*heldConn, n)
 	errs := make([]error, n)
 	jobs := make(chan int)
@@ -251,7 +359,10 @@ func openOne(ctx context.Context, dsn string) (*heldConn, error) {
 		return nil, err
 	}
 	var pid uint32
-	if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()", pgx.QueryExecModeSimpleProtocol).Scan(&pid); err != nil {
+	var port int32
+	err = conn.QueryRow(ctx, "SELECT pid, client_port FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+		pgx.QueryExecModeSimpleProtocol).Scan(&pid, &port)
+	if err != nil {
 		conn.Close(context.Background())
 		return nil, err
 	}
@@ -260,7 +371,7 @@ func openOne(ctx context.Context, dsn string) (*heldConn, error) {
 		conn.Close(context.Background())
 		return nil, err
 	}
-	c := &heldConn{backendPID: pid, closed: make(chan struct{}), net: hijacked.Conn}
+	c := &heldConn{backendPID: pid, upstreamPort: int(port), closed: make(chan struct{}), net: hijacked.Conn}
 	go func() {
 		_, _ = io.Copy(io.Discard, c.net) // returns at EOF or a reset
 		c.closedAt = time.Now()

@@ -227,9 +227,16 @@ func writeLatencyTable(b *strings.Builder, ws []WorkloadResult) {
 		if len(extra) == 0 {
 			continue
 		}
-		fmt.Fprintf(b, "%s, by side: client socket EOF p50 %s ms, p99 %s ms; backend exit p50 %s ms, p99 %s ms.\n\n", w.Name,
-			formatNumber(extra["client_closed_p50_ms"].Median), formatNumber(extra["client_closed_p99_ms"].Median),
-			formatNumber(extra["backend_gone_p50_ms"].Median), formatNumber(extra["backend_gone_p99_ms"].Median))
+		med := func(key string) string { return formatNumber(extra[key].Median) }
+		fmt.Fprintf(b, "%s, by side: client socket EOF p50 %s ms, p99 %s ms; upstream connection closed p50 %s ms, p99 %s ms.", w.Name,
+			med("client_closed_p50_ms"), med("client_closed_p99_ms"), med("upstream_closed_p50_ms"), med("upstream_closed_p99_ms"))
+		if _, ok := extra["backend_gone_p50_ms"]; ok {
+			fmt.Fprintf(b, " The backend processes were gone from pg_stat_activity at p50 %s ms, p99 %s ms after the window end.", med("backend_gone_p50_ms"), med("backend_gone_p99_ms"))
+		}
+		if _, ok := extra["direct_backend_gone_p50_ms"]; ok {
+			fmt.Fprintf(b, " For comparison, the same number of direct connections closed by the harness at one instant left PostgreSQL at p50 %s ms, p99 %s ms, which is PostgreSQL's own time to end that many backends at once.", med("direct_backend_gone_p50_ms"), med("direct_backend_gone_p99_ms"))
+		}
+		b.WriteString("\n\n")
 	}
 }
 
