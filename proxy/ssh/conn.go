@@ -77,19 +77,35 @@ func (c *conn) logger() *slog.Logger { return c.logp.Load() }
 
 // serve handles the connection's channels and global requests until the
 // client disconnects, then closes the upstream side and records the end of
-// the session.
+// the session. A channel gets a goroutine of its own and global requests
+// go to a requestQueue, so x/crypto's read loop does not wait for the gate
+// or the target.
 func (c *conn) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request) {
-	go func() {
-		_ = c.sc.Wait()
-		close(c.closed)
-	}()
-	globals := make(chan *ssh.Request, maxQueuedGlobalRequests)
-	go c.drainGlobalRequests(reqs, globals)
-	go c.serveGlobalRequests(globals)
-
-	for nc := range chans {
-		c.openChannel(nc)
+	globals := newRequestQueue(maxQueuedGlobalRequests, c.handleGlobalRequest)
+	overflowed := false
+	for chans != nil || reqs != nil {
+		select {
+		case nc, ok := <-chans:
+			if !ok {
+				chans = nil
+				continue
+			}
+			c.openChannel(nc)
+		case req, ok := <-reqs:
+			if !ok {
+				reqs = nil
+				continue
+			}
+			if !globals.push(req) && !overflowed {
+				overflowed = true
+				c.logger().Warn("client sent too many global requests without waiting for replies; disconnecting", "max", maxQueuedGlobalRequests)
+				_ = c.sc.Close()
+			}
+		}
 	}
+	// x/crypto closes both when the connection's read loop ends, just
+	// before it closes the socket.
+	close(c.closed)
 
 	c.cancel()
 	c.mu.Lock()
@@ -105,25 +121,6 @@ func (c *conn) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request) {
 		live.End(path, hash)
 	}
 	c.logger().Info("connection closed")
-}
-
-// drainGlobalRequests moves global requests to the worker's queue, so the
-// transport does not wait for the worker. A client that queues more than
-// maxQueuedGlobalRequests is disconnected.
-func (c *conn) drainGlobalRequests(in <-chan *ssh.Request, out chan<- *ssh.Request) {
-	defer close(out)
-	overflowed := false
-	for req := range in {
-		select {
-		case out <- req:
-		default:
-			if !overflowed {
-				overflowed = true
-				c.logger().Warn("client sent too many global requests without waiting for replies; disconnecting", "max", maxQueuedGlobalRequests)
-				_ = c.sc.Close()
-			}
-		}
-	}
 }
 
 // openChannel starts serving one channel the client opened in a goroutine

@@ -3,7 +3,6 @@ package sshproxy
 import (
 	"errors"
 	"fmt"
-	"io"
 
 	"golang.org/x/crypto/ssh"
 
@@ -78,22 +77,21 @@ func (c *conn) recordForward(u *upstream, direction, what string) {
 	})
 }
 
-// serveGlobalRequests handles global requests one at a time, so replies
-// go out in the order the requests came (RFC 4254 section 4).
-func (c *conn) serveGlobalRequests(reqs <-chan *ssh.Request) {
-	for req := range reqs {
-		c.touch()
-		switch req.Type {
-		case sshmsg.RequestTCPIPForward, sshmsg.RequestStreamLocalForward:
-			c.handleRemoteForward(req)
-		case sshmsg.RequestCancelTCPIPForward, sshmsg.RequestCancelStreamLocalForward:
-			c.handleCancelForward(req)
-		default:
-			// keepalive@openssh.com, no-more-sessions@openssh.com and
-			// others get the failure reply that OpenSSH expects.
-			if req.WantReply {
-				_ = req.Reply(false, nil)
-			}
+// handleGlobalRequest handles one global request. A requestQueue calls
+// it one request at a time, so replies go out in the order the requests
+// came (RFC 4254 section 4).
+func (c *conn) handleGlobalRequest(req *ssh.Request) {
+	c.touch()
+	switch req.Type {
+	case sshmsg.RequestTCPIPForward, sshmsg.RequestStreamLocalForward:
+		c.handleRemoteForward(req)
+	case sshmsg.RequestCancelTCPIPForward, sshmsg.RequestCancelStreamLocalForward:
+		c.handleCancelForward(req)
+	default:
+		// keepalive@openssh.com, no-more-sessions@openssh.com and
+		// others get the failure reply that OpenSSH expects.
+		if req.WantReply {
+			_ = req.Reply(false, nil)
 		}
 	}
 }
@@ -235,7 +233,7 @@ func splice(a ssh.Channel, aReqs <-chan *ssh.Request, b ssh.Channel, bReqs <-cha
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			_, _ = io.Copy(dst, src)
+			copyChannel(dst, src)
 			_ = dst.CloseWrite()
 		}()
 		return done

@@ -193,7 +193,7 @@ func (c *conn) openUpstream(h holdIO, d requestDetails) (*upstream, error) {
 		_ = up.client.Close()
 		return nil, errTerminated
 	}
-	go c.serveUpstream(up)
+	c.serveUpstream(up)
 	return up, nil
 }
 

@@ -2,11 +2,9 @@ package sshproxy
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -19,14 +17,23 @@ import (
 // redaction; a longer line is redacted and recorded in parts.
 const maxRedactLine = 4 << 10
 
-// streamOutputCap bounds the recorded output of a channel without a
-// terminal. Such channels carry bulk data (ssh host 'cat file', backups
-// piped through ssh), which asciicast's JSON strings inflate up to six
-// times, so recording all of it cost ten times the relay's own CPU in the
-// benchmarks. Past the cap the bytes are still counted and hashed, and
-// the count and SHA-256 of the whole stream go into the recording.sealed
-// audit event, so the evidence still pins what the target sent.
-const streamOutputCap = 16 << 20
+// streamRecordingCap bounds the recording file of a channel without a
+// terminal, which may carry bulk data (ssh host 'cat file', a backup piped
+// through ssh). Once the file reaches the cap, later output is only
+// counted, and the recording.sealed audit event records how many bytes
+// were left out. The event that crosses the cap is written whole, so the
+// file can pass the cap by one read (busyReadSize, up to six times that
+// once escaped).
+//
+// The cap counts file bytes rather than output bytes, because the file is
+// what costs CPU. JSON turns a zero byte into six (\u0000), and a cap of
+// 16 MiB of output made a 96 MiB file, whose encoding, write and hash took
+// a tenth of jitgate's CPU in a 1 GiB download. The bytes past the cap are
+// not hashed either. Their SHA-256 cost 0.6 s of CPU per GiB, and only
+// someone holding the exact byte stream (stdout, stderr and jitgate's own
+// lines in arrival order) could check it. docs/recordings.md explains this
+// to operators.
+const streamRecordingCap = 16 << 20
 
 // recordingMeta is the header of a channel's recording and its terms.
 type recordingMeta struct {
@@ -34,9 +41,9 @@ type recordingMeta struct {
 	input    bool // record what the person types
 	transfer bool // a file transfer: record the header only
 	redactor *recordings.Redactor
-	// outputCap stops recording output after this many bytes; 0 records
-	// all of it.
-	outputCap int64
+	// fileCap stops recording output once the file holds this many
+	// bytes; 0 records all of it.
+	fileCap int64
 }
 
 // channelRecorder writes the asciicast v2 recording of one session
@@ -53,15 +60,32 @@ type channelRecorder struct {
 	mu        sync.Mutex
 	cast      *recordings.Cast
 	file      *recordings.File
+	size      *countingWriter // counts the bytes written to file
 	held      []heldEvent
 	heldBytes int
 	stopped   bool  // no recording for this channel, or it failed
 	writeErr  error // the write error that stopped the recording
 	meta      recordingMeta
-	line      []byte    // input collected for redaction
-	outBytes  int64     // output bytes seen after start, recorded or not
-	outHash   hash.Hash // SHA-256 of all output seen after start
-	capped    bool      // outputCap was reached
+	line      []byte // input collected for redaction
+	outBytes  int64  // output bytes seen after start, recorded or not
+	// unrecordedBytes counts the output bytes seen after start that are
+	// not in the file: past fileCap, of a file transfer, or after a write
+	// error.
+	unrecordedBytes int64
+	capped          bool // fileCap was reached
+}
+
+// countingWriter counts the bytes written through it. Cast writes through
+// it only under the recorder's mu.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // heldEvent is an output or marker event from before the file existed.
@@ -81,15 +105,15 @@ func (r *channelRecorder) start(store RecordingStore, sessionID int64, channel i
 	if err != nil {
 		return err
 	}
-	cast, err := recordings.NewCast(file, meta.header)
+	size := &countingWriter{w: file}
+	cast, err := recordings.NewCast(size, meta.header)
 	if err != nil {
 		_, _, sealErr := file.Seal()
 		return errors.Join(err, sealErr)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.file, r.cast, r.meta = file, cast, meta
-	r.outHash = sha256.New()
+	r.file, r.cast, r.meta, r.size = file, cast, meta, size
 	for _, e := range r.held {
 		if e.marker {
 			r.check(cast.Marker(e.at, e.data))
@@ -130,49 +154,53 @@ func (r *channelRecorder) event(marker bool, data []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
-	case r.stopped:
-	case r.cast == nil:
+	case r.cast == nil && !r.stopped:
 		if r.heldBytes+len(data) <= maxHeldRecordingBytes {
 			r.held = append(r.held, heldEvent{at: now, marker: marker, data: string(data)})
 			r.heldBytes += len(data)
 		}
+	case r.cast == nil:
+		// The contract records nothing for this channel.
 	case marker:
-		r.check(r.cast.Marker(now, string(data)))
-	case !r.meta.transfer:
+		if !r.stopped {
+			r.check(r.cast.Marker(now, string(data)))
+		}
+	default:
 		r.outputLocked(now, data)
 	}
 }
 
-// outputLocked counts and hashes output, and records it until the cap.
+// outputLocked counts output, and records it until the file reaches
+// fileCap.
 func (r *channelRecorder) outputLocked(now time.Time, data []byte) {
-	r.outHash.Write(data)
 	r.outBytes += int64(len(data))
-	switch {
-	case r.meta.outputCap <= 0:
-		r.check(r.cast.Output(now, data))
-	case r.capped:
-	case r.outBytes <= r.meta.outputCap:
-		r.check(r.cast.Output(now, data))
-	default:
-		keep := len(data) - int(r.outBytes-r.meta.outputCap)
-		r.check(r.cast.Output(now, data[:keep]))
-		r.check(r.cast.Marker(now, fmt.Sprintf("output after the first %d MiB is not recorded; the recording.sealed audit event holds the length and SHA-256 of all of it", r.meta.outputCap>>20)))
+	if !r.capped && !r.stopped && !r.meta.transfer && r.meta.fileCap > 0 && r.size.n >= r.meta.fileCap {
 		r.capped = true
+		r.check(r.cast.Marker(now, fmt.Sprintf("output from here on is not recorded: the recording reached its %d MiB limit for a session without a terminal; the recording.sealed audit event counts the bytes left out", r.meta.fileCap>>20)))
+	}
+	if r.capped || r.stopped || r.meta.transfer {
+		r.unrecordedBytes += int64(len(data))
+		return
+	}
+	if err := r.cast.Output(now, data); err != nil {
+		r.check(err)
+		r.unrecordedBytes += int64(len(data))
 	}
 }
 
-// outputDigest returns how many output bytes the channel carried and
-// their SHA-256, or 0 and "" when nothing was recorded.
-func (r *channelRecorder) outputDigest() (int64, string) {
+// outputCounts returns how many output bytes the channel carried after
+// its recording started and how many of them the file leaves out, or
+// ok false when there is no recording.
+func (r *channelRecorder) outputCounts() (total, unrecorded int64, ok bool) {
 	if r == nil {
-		return 0, ""
+		return 0, 0, false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.outHash == nil {
-		return 0, ""
+	if r.file == nil {
+		return 0, 0, false
 	}
-	return r.outBytes, hex.EncodeToString(r.outHash.Sum(nil))
+	return r.outBytes, r.unrecordedBytes, true
 }
 
 // input records bytes the person typed, when the contract requires it.

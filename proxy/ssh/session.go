@@ -52,6 +52,10 @@ type sessionChannel struct {
 	// reply, or the client sees its channel closed before the reply.
 	runAnswered chan struct{}
 	answerOnce  sync.Once
+	// outputMu is held across each write to the client's stdout or
+	// stderr and its recording, so the recording has the output in the
+	// order the client got it.
+	outputMu sync.Mutex
 
 	// mu guards the fields below, which Warn and Terminate read from
 	// other goroutines.

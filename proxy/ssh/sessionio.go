@@ -2,6 +2,7 @@ package sshproxy
 
 import (
 	"context"
+	"io"
 	"strings"
 	"time"
 
@@ -9,9 +10,6 @@ import (
 
 	"github.com/jitgate/jitgate/proxy/ssh/sshmsg"
 )
-
-// outputBuffer is the size of one read from the target.
-const outputBuffer = 32 << 10
 
 // attach connects the channel to its channel on the target: output pumps
 // for stdout and stderr, and the relay of the target's requests.
@@ -32,21 +30,17 @@ func (s *sessionChannel) attach(u *upstream, up ssh.Channel, upReqs <-chan *ssh.
 // out as separate streams, so a stderr chunk may reach the client and the
 // recording before a stdout chunk that the target sent just before it.
 // Within each stream the order is kept.
-func (s *sessionChannel) pumpOutput(src interface{ Read([]byte) (int, error) }, dst interface{ Write([]byte) (int, error) }) {
+func (s *sessionChannel) pumpOutput(src io.Reader, dst io.Writer) {
 	defer s.outputs.Done()
-	buf := make([]byte, outputBuffer)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-			s.rec.output(buf[:n])
+	_ = pump(src, func(p []byte) error {
+		s.outputMu.Lock()
+		defer s.outputMu.Unlock()
+		if _, err := dst.Write(p); err != nil {
+			return err
 		}
-		if err != nil {
-			return
-		}
-	}
+		s.rec.output(p)
+		return nil
+	})
 }
 
 // relayTargetRequests handles the requests of the target's channel until
@@ -211,6 +205,8 @@ func (s *sessionChannel) writeStderr(data []byte) {
 	if len(data) == 0 {
 		return
 	}
+	s.outputMu.Lock()
+	defer s.outputMu.Unlock()
 	if _, err := s.ch.Stderr().Write(data); err != nil {
 		return
 	}

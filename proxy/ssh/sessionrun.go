@@ -207,7 +207,7 @@ func (s *sessionChannel) startRecording() error {
 		header: header, input: u.recordInput(), transfer: isTransfer(s.run.kind, s.run.command), redactor: u.redactor,
 	}
 	if s.pty == nil {
-		meta.outputCap = streamOutputCap
+		meta.fileCap = streamRecordingCap
 	}
 	return s.rec.start(s.c.srv.opts.Recordings, u.live.ID(), s.num, meta)
 }
@@ -254,8 +254,8 @@ func (s *sessionChannel) sealRecording() {
 	}
 	u := s.upstream
 	details := map[string]any{"path": path, "sha256": hash, "channel": s.num, "kind": s.run.kind, "pty": s.pty != nil}
-	if n, sum := s.rec.outputDigest(); sum != "" {
-		details["output_bytes"], details["output_sha256"] = n, sum
+	if total, unrecorded, ok := s.rec.outputCounts(); ok {
+		details["output_bytes"], details["output_unrecorded_bytes"] = total, unrecorded
 	}
 	if err != nil {
 		s.log.Error("sealing the session recording failed", "path", path, "err", err)

@@ -23,9 +23,6 @@ const (
 // the session; more are dropped.
 const maxTypeahead = 64 << 10
 
-// stdinPumpBuffer is the size of one read from the client.
-const stdinPumpBuffer = 32 << 10
-
 var errPromptAborted = errors.New("the prompt was cancelled with Ctrl-C or Ctrl-D")
 
 // promptResult is the answer to a prompt.
@@ -147,18 +144,12 @@ func (p *stdinPump) ensureRunning() {
 
 // run reads until EOF or the channel closes.
 func (p *stdinPump) run() {
-	buf := make([]byte, stdinPumpBuffer)
-	for {
-		n, err := p.s.ch.Read(buf)
-		if n > 0 {
-			p.s.c.touch()
-			p.deliver(buf[:n])
-		}
-		if err != nil {
-			p.closeInput()
-			return
-		}
-	}
+	_ = pump(p.s.ch, func(data []byte) error {
+		p.s.c.touch()
+		p.deliver(data)
+		return nil
+	})
+	p.closeInput()
 }
 
 // deliver hands typed bytes to whatever the current mode does with them.

@@ -155,31 +155,47 @@ func (c *conn) recordEvent(e audit.Entry) {
 
 // serveUpstream replies to the target's global requests, relays the
 // channels the target opens, and ends the client connection when the
-// target hangs up. Its goroutines end when the upstream connection closes.
+// target hangs up. One goroutine does both, because neither waits for long
+// (a reply, a rejection, or a goroutine started for a relayed channel).
+// It ends when the upstream connection closes.
 func (c *conn) serveUpstream(u *upstream) {
 	go func() {
-		for req := range u.reqs {
-			// hostkeys-00@openssh.com and keepalives; a failure reply is
-			// what OpenSSH clients send for requests they do not handle.
-			if req.WantReply {
-				_ = req.Reply(false, nil)
+		reqs, chans := u.reqs, u.chans
+		for reqs != nil || chans != nil {
+			select {
+			case req, ok := <-reqs:
+				if !ok {
+					reqs = nil
+					continue
+				}
+				// hostkeys-00@openssh.com and keepalives; a failure reply
+				// is what OpenSSH clients send for requests they do not
+				// handle.
+				if req.WantReply {
+					_ = req.Reply(false, nil)
+				}
+			case nc, ok := <-chans:
+				if !ok {
+					chans = nil
+					continue
+				}
+				c.openFromTarget(u, nc)
 			}
 		}
+		// x/crypto closes both just before Wait returns.
+		c.targetClosed(u, u.client.Wait())
 	}()
-	go func() {
-		for nc := range u.chans {
-			c.openFromTarget(u, nc)
-		}
-	}()
-	go func() {
-		err := u.client.Wait()
-		close(u.gone)
-		c.mu.Lock()
-		ending := c.terminating
-		c.mu.Unlock()
-		if !ending {
-			c.logger().Warn("the target closed the connection", "target", u.target.Name, "err", err)
-			u.live.Terminate(session.ReasonError, "jitgate: the connection to "+u.target.Name+" closed")
-		}
-	}()
+}
+
+// targetClosed ends the session when the target closed the connection
+// while the client still used it.
+func (c *conn) targetClosed(u *upstream, err error) {
+	close(u.gone)
+	c.mu.Lock()
+	ending := c.terminating
+	c.mu.Unlock()
+	if !ending {
+		c.logger().Warn("the target closed the connection", "target", u.target.Name, "err", err)
+		u.live.Terminate(session.ReasonError, "jitgate: the connection to "+u.target.Name+" closed")
+	}
 }
