@@ -89,7 +89,7 @@ func (l *Live) End(recording, hash string) {
 	l.stopTimersLocked()
 	l.mu.Unlock()
 	l.cancel()
-	l.reg.remove(l.session.ID)
+	l.reg.remove(l)
 
 	// EndSession gets a copy, because other goroutines read l.session.
 	ended := *l.session
@@ -174,39 +174,4 @@ func (l *Live) checkIdle() {
 	}
 	l.mu.Unlock()
 	l.terminate(ReasonIdle, fmt.Sprintf("jitgate: session closed after %s without input", l.idle))
-}
-
-// watch follows the grant: a revocation or end terminates the session at
-// once; an extension re-arms the timers.
-func (l *Live) watch() {
-	for {
-		l.mu.Lock()
-		version, id := l.grant.Version, l.grant.ID
-		l.mu.Unlock()
-		g, err := l.reg.opts.Engine.WaitGrant(l.ctx, id, version)
-		if err != nil {
-			if l.ctx.Err() == nil {
-				l.reg.opts.Logger.Error("watching grant failed", "session", l.session.ID, "grant", id, "err", err)
-				l.terminate(ReasonError, "jitgate: lost track of the grant; the session is closed")
-			}
-			return
-		}
-		l.mu.Lock()
-		l.grant = g
-		l.mu.Unlock()
-		switch g.State {
-		case store.GrantRevoked:
-			by := ""
-			if g.Closer != "" {
-				by = " by " + g.Closer
-			}
-			l.terminate(ReasonRevoked, fmt.Sprintf("jitgate: grant %d was revoked%s; the session is closed", g.ID, by))
-			return
-		case store.GrantEnded:
-			l.terminate(ReasonWindowEnd, fmt.Sprintf("jitgate: grant %d ended at %s; the session is closed", g.ID, g.End.UTC().Format(time.RFC3339)))
-			return
-		default:
-			l.arm()
-		}
-	}
 }

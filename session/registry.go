@@ -61,9 +61,10 @@ type Options struct {
 type Registry struct {
 	opts Options
 
-	// mu guards live.
-	mu   sync.Mutex
-	live map[int64]*Live
+	// mu guards live and watches.
+	mu      sync.Mutex
+	live    map[int64]*Live
+	watches map[int64]*grantWatch // by grant id
 }
 
 // New returns an empty registry.
@@ -80,7 +81,7 @@ func New(opts Options) *Registry {
 	opts.WarnBefore = slices.Clone(opts.WarnBefore)
 	slices.Sort(opts.WarnBefore)
 	slices.Reverse(opts.WarnBefore)
-	return &Registry{opts: opts, live: map[int64]*Live{}}
+	return &Registry{opts: opts, live: map[int64]*Live{}, watches: map[int64]*grantWatch{}}
 }
 
 // Open claims a place under the person's active grant and starts watching
@@ -101,9 +102,9 @@ func (r *Registry) Open(ctx context.Context, s *store.Session, conn Conn) (*Live
 	}
 	r.mu.Lock()
 	r.live[s.ID] = l
+	r.watchLocked(l, g)
 	r.mu.Unlock()
 	l.arm()
-	go l.watch()
 	return l, nil
 }
 
@@ -134,8 +135,9 @@ func (r *Registry) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-func (r *Registry) remove(id int64) {
+func (r *Registry) remove(l *Live) {
 	r.mu.Lock()
-	delete(r.live, id)
+	delete(r.live, l.session.ID)
+	r.unwatchLocked(l, l.session.GrantID)
 	r.mu.Unlock()
 }

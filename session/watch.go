@@ -1,0 +1,115 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jitgate/jitgate/store"
+)
+
+// grantWatch follows one grant for all its live sessions, so a grant with
+// many sessions costs one goroutine and one store read per change, not
+// one per session.
+type grantWatch struct {
+	id     int64
+	cancel context.CancelFunc
+	lives  map[*Live]struct{} // guarded by Registry.mu
+}
+
+// watchLocked adds l to the watch of its grant and starts the watch when
+// l is the grant's first live session. r.mu must be held.
+func (r *Registry) watchLocked(l *Live, g *store.Grant) {
+	w := r.watches[g.ID]
+	if w == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		w = &grantWatch{id: g.ID, cancel: cancel, lives: map[*Live]struct{}{}}
+		r.watches[g.ID] = w
+		go r.follow(ctx, w, g.Version)
+	}
+	w.lives[l] = struct{}{}
+}
+
+// unwatchLocked removes l from its grant's watch and stops the watch
+// after the last session. r.mu must be held.
+func (r *Registry) unwatchLocked(l *Live, grantID int64) {
+	w := r.watches[grantID]
+	if w == nil {
+		return // the watch ended with the grant
+	}
+	delete(w.lives, l)
+	if len(w.lives) == 0 {
+		w.cancel()
+		delete(r.watches, grantID)
+	}
+}
+
+// follow waits for changes to the grant and applies each to the live
+// sessions: a revocation or end terminates them at once, and an
+// extension re-arms their timers. It returns when the grant can change
+// no more or its last session ends.
+func (r *Registry) follow(ctx context.Context, w *grantWatch, version int64) {
+	defer func() {
+		// Sessions that open later under this grant start a new watch.
+		r.mu.Lock()
+		if r.watches[w.id] == w {
+			delete(r.watches, w.id)
+		}
+		r.mu.Unlock()
+		w.cancel()
+	}()
+	for {
+		g, err := r.opts.Engine.WaitGrant(ctx, w.id, version)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.opts.Logger.Error("watching grant failed", "grant", w.id, "err", err)
+				r.forEach(w, func(l *Live) {
+					l.terminate(ReasonError, "jitgate: lost track of the grant; the session is closed")
+				})
+			}
+			return
+		}
+		version = g.Version
+		r.forEach(w, func(l *Live) { l.apply(g) })
+		if g.State != store.GrantActive {
+			return
+		}
+	}
+}
+
+// forEach calls fn for each live session of w, outside the registry lock.
+func (r *Registry) forEach(w *grantWatch, fn func(*Live)) {
+	r.mu.Lock()
+	lives := make([]*Live, 0, len(w.lives))
+	for l := range w.lives {
+		lives = append(lives, l)
+	}
+	r.mu.Unlock()
+	for _, l := range lives {
+		fn(l)
+	}
+}
+
+// apply takes a new version of the grant: a revocation or end terminates
+// the session, and anything else re-arms its timers.
+func (l *Live) apply(g *store.Grant) {
+	l.mu.Lock()
+	if g.Version < l.grant.Version {
+		l.mu.Unlock()
+		return // the session opened under a later version
+	}
+	l.grant = g
+	l.mu.Unlock()
+	switch g.State {
+	case store.GrantRevoked:
+		by := ""
+		if g.Closer != "" {
+			by = " by " + g.Closer
+		}
+		l.terminate(ReasonRevoked, fmt.Sprintf("jitgate: grant %d was revoked%s; the session is closed", g.ID, by))
+	case store.GrantEnded:
+		l.terminate(ReasonWindowEnd, fmt.Sprintf("jitgate: grant %d ended at %s; the session is closed", g.ID, g.End.UTC().Format(time.RFC3339)))
+	default:
+		l.arm()
+	}
+}
