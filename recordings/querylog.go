@@ -81,19 +81,6 @@ type QueryEvent struct {
 	ErrorMessage string
 }
 
-// queryEventLine is the JSON form of QueryEvent.
-type queryEventLine struct {
-	Type         string   `json:"type"`
-	Start        string   `json:"start"`
-	DurationUS   int64    `json:"duration_us"`
-	Text         string   `json:"text"`
-	Params       []string `json:"params,omitempty"`
-	Tag          string   `json:"tag,omitempty"`
-	Rows         int64    `json:"rows"`
-	ErrorCode    string   `json:"error_code,omitempty"`
-	ErrorMessage string   `json:"error_message,omitempty"`
-}
-
 // QueryLog writes a JSON Lines query log: a header line, then one line per
 // statement. Each line goes to the underlying writer in one Write call.
 // Its methods are safe for concurrent use.
@@ -102,9 +89,14 @@ type QueryLog struct {
 
 	// mu guards the fields below.
 	mu     sync.Mutex
-	err    error // first write error, returned by every later call
+	err    error  // first write error, returned by every later call
+	line   []byte // the encoding buffer, reused from line to line
 	closed bool
 }
+
+// maxKeptLine is the largest encoding buffer a QueryLog keeps after a
+// line, so one huge statement does not stay in memory.
+const maxKeptLine = 16 << 10
 
 // NewQueryLog writes the header line of h to w and returns the log.
 func NewQueryLog(w io.Writer, h QueryLogHeader) (*QueryLog, error) {
@@ -142,21 +134,6 @@ func NewQueryLog(w io.Writer, h QueryLogHeader) (*QueryLog, error) {
 
 // Record writes one statement.
 func (l *QueryLog) Record(ev QueryEvent) error {
-	line, err := marshalLine(queryEventLine{
-		Type:         queryLogTypeQuery,
-		Start:        formatLogTime(ev.Start),
-		DurationUS:   ev.Duration.Microseconds(),
-		Text:         validUTF8([]byte(ev.Text)),
-		Params:       ev.Params,
-		Tag:          ev.Tag,
-		Rows:         ev.Rows,
-		ErrorCode:    ev.ErrorCode,
-		ErrorMessage: validUTF8([]byte(ev.ErrorMessage)),
-	})
-	if err != nil {
-		return fmt.Errorf("recordings: encode query event: %w", err)
-	}
-
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -165,9 +142,13 @@ func (l *QueryLog) Record(ev QueryEvent) error {
 	if l.err != nil {
 		return l.err
 	}
-	if _, err := l.w.Write(line); err != nil {
+	l.line = appendQueryEvent(l.line[:0], ev)
+	if _, err := l.w.Write(l.line); err != nil {
 		l.err = fmt.Errorf("recordings: write query event: %w", err)
 		return l.err
+	}
+	if cap(l.line) > maxKeptLine {
+		l.line = nil
 	}
 	return nil
 }
@@ -187,5 +168,5 @@ func (l *QueryLog) Close() error {
 // formatLogTime writes t in UTC with microseconds, the precision of
 // PostgreSQL timestamps.
 func formatLogTime(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05.000000Z")
+	return t.UTC().Format(logTimeLayout)
 }
