@@ -53,6 +53,10 @@ type clientConn struct {
 	upstream *upstream
 	track    tracker
 	capture  *capture
+	// poolKey is what the upstream connection was opened for, set when it
+	// may be reused; pooled is set when the session's end kept it.
+	poolKey string
+	pooled  bool
 	// logWriter batches the query log's writes; nil when nothing is recorded.
 	logWriter *logWriter
 

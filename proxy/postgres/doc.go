@@ -74,6 +74,9 @@
 // Each grant gets one temporary role upstream (package credentials),
 // shared by its connections and dropped when the grant ends or is
 // revoked; a target with a service_role logs in as that role instead.
+// A client that leaves cleanly leaves its upstream connection, reset
+// with DISCARD ALL, to the grant's next connection with the same
+// database and startup parameters (pool.go).
 // The client sees the upstream ParameterStatus messages and a BackendKeyData
 // issued by the front door, whose CancelRequest it routes to the right
 // upstream backend.

@@ -25,6 +25,7 @@ var (
 // noting activity for the idle timeout.
 func (c *clientConn) clientPump() *wire.Pump {
 	c.upstream.writer.touch = c.live.Load().Touch
+	c.upstream.writer.clientDone = c.track.clientDone.Load
 	capture := c.capture
 	inspect := func(typ byte, body []byte, whole bool) {
 		c.track.clientMessage(typ)

@@ -47,6 +47,8 @@ type grantRoles struct {
 	// session's own final message before the role's backends are ended.
 	users   int
 	drained chan struct{} // closed when users drops to 0 after the end
+	// idle are upstream connections that clients left, kept for reuse.
+	idle []*idleUpstream
 }
 
 // drainTimeout bounds the wait for a grant's connections to close before
@@ -193,6 +195,7 @@ func (rc *roleCache) revoke(ctx context.Context, gr *grantRoles, reason string) 
 	gr.mu.Lock()
 	defer gr.mu.Unlock()
 	gr.ended = true
+	gr.closeIdleLocked()
 	for _, m := range gr.roles {
 		if err := gr.issuer.Revoke(ctx, m.role.Name); err != nil {
 			rc.srv.log.Error("revoking temporary role failed; Sweep will retry", "grant", gr.grantID, "role", m.role.Name, "err", err)

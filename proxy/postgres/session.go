@@ -150,7 +150,7 @@ func (c *clientConn) startRelay() (*recordings.File, error) {
 
 // endSession closes what is left, seals the query log and records the end.
 func (c *clientConn) endSession(file *recordings.File) {
-	if up := c.upstream; up != nil {
+	if up := c.upstream; up != nil && !c.pooled {
 		up.writer.terminate()
 		up.conn.Close()
 	}
@@ -187,8 +187,9 @@ type pumpResult struct {
 // client its final message, cancel a running statement, end upstream.
 func (c *clientConn) relay() {
 	results := make(chan pumpResult, 2)
+	server := c.serverPump()
 	go func() { results <- pumpResult{fromClient: true, err: c.clientPump().Run()} }()
-	go func() { results <- pumpResult{fromClient: false, err: c.serverPump().Run()} }()
+	go func() { results <- pumpResult{fromClient: false, err: server.Run()} }()
 
 	var first *pumpResult
 	select {
@@ -215,16 +216,60 @@ func (c *clientConn) relay() {
 			c.log.Info("running statement cancelled at session end")
 		}
 	}
-	c.upstream.writer.terminate()
-	c.upstream.conn.Close()
-
 	pending := 2
 	if first != nil {
 		pending--
 	}
+	if c.reusable(first) {
+		// Stop the server pump without closing the connection, and keep
+		// the connection when the pump stopped between two messages.
+		c.upstream.conn.SetReadDeadline(time.Now())
+		r := <-results
+		pending--
+		c.pooled = isTimeout(r.err) && server.Clean() && c.keepUpstream()
+	}
+	if !c.pooled {
+		c.upstream.writer.terminate()
+		c.upstream.conn.Close()
+	}
 	for ; pending > 0; pending-- {
 		<-results
 	}
+}
+
+// clientLeft reports whether the client pump ended because the client
+// sent Terminate or closed its connection.
+func clientLeft(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, errClientTerminated)
+}
+
+// reusable reports whether the upstream connection may serve another
+// client: the client left with Terminate after its last result, with
+// nothing running upstream, and the session was not stopped.
+func (c *clientConn) reusable(first *pumpResult) bool {
+	if c.poolKey == "" || first == nil || !first.fromClient || !clientLeft(first.err) {
+		return false
+	}
+	if !c.track.clientDone.Load() || c.track.busy() || c.track.serverFatal.Load() {
+		return false
+	}
+	if _, _, stopped := c.stopInfo(); stopped {
+		return false
+	}
+	w := c.upstream.writer
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return !w.partial && !w.closed
+}
+
+// keepUpstream resets the upstream connection and puts it in the grant's
+// pool, and reports whether it did.
+func (c *clientConn) keepUpstream() bool {
+	if err := reset(c.upstream); err != nil {
+		c.log.Debug("upstream connection not reused", "err", err)
+		return false
+	}
+	return c.srv.roles.putIdle(c.grant.ID, c.grant.MaxSessions, c.poolKey, c.upstream)
 }
 
 // finalMessage returns the FATAL ErrorResponse with the reason the
@@ -247,7 +292,7 @@ func (c *clientConn) finalMessage(first *pumpResult) []byte {
 		c.log.Warn("client sent an invalid message; closing the session", "err", first.err)
 		return errorMessage(codeProtocolViolation, "invalid frontend message: "+frameErr.Error())
 	case first.fromClient || c.track.clientDone.Load():
-		if !errors.Is(first.err, io.EOF) {
+		if !clientLeft(first.err) {
 			c.log.Info("client connection ended", "err", first.err)
 		}
 		return nil

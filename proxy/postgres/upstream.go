@@ -40,6 +40,14 @@ func (c *clientConn) connectUpstream() (*upstream, error) {
 		}
 		c.roleAcquired = true
 	}
+	if c.roleAcquired {
+		c.poolKey = poolKey(role.Name, c.req.database, c.req.forward)
+		if up := c.srv.roles.takeIdle(c.grant.ID, c.poolKey); up != nil {
+			up.writer = &upstreamWriter{conn: up.conn}
+			c.log.Debug("reusing an idle upstream connection", "upstream_pid", up.key.pid)
+			return up, nil
+		}
+	}
 	issuer := c.srv.issuers[c.target.Name]
 	pc, err := issuer.Connect(ctx, role, c.req.database, c.req.forward)
 	if err != nil {

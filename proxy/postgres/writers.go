@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"bytes"
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -82,10 +84,14 @@ func (w *clientWriter) final(msg []byte) {
 
 // upstreamWriter is the sink of the client-to-server pump. It notes client
 // activity for the idle timeout and lets the shutdown send Terminate
-// between two messages.
+// between two messages. It keeps the client's own Terminate back, so the
+// connection can serve another client; the session's end sends it when
+// the connection is not reused.
 type upstreamWriter struct {
 	conn  net.Conn
 	touch func()
+	// clientDone reports whether the client sent Terminate.
+	clientDone func() bool
 
 	// mu guards partial and closed and is held during each write.
 	mu      sync.Mutex
@@ -100,14 +106,29 @@ func (w *upstreamWriter) WriteFrames(b []byte, atBoundary bool) error {
 		w.mu.Unlock()
 		return net.ErrClosed
 	}
-	_, err := w.conn.Write(b)
+	terminated := atBoundary && w.clientDone != nil && w.clientDone() && bytes.HasSuffix(b, terminateMessage)
+	if terminated {
+		b = b[:len(b)-len(terminateMessage)]
+	}
+	var err error
+	if len(b) > 0 {
+		_, err = w.conn.Write(b)
+	}
 	w.partial = !atBoundary
 	w.mu.Unlock()
 	if w.touch != nil {
 		w.touch()
 	}
+	if err == nil && terminated {
+		// Some clients, such as pgx, wait for the server to close after
+		// Terminate, so the session ends here as PostgreSQL would end it.
+		err = errClientTerminated
+	}
 	return err
 }
+
+// errClientTerminated ends the client pump after the client's Terminate.
+var errClientTerminated = errors.New("the client sent Terminate")
 
 // terminate sends Terminate when the connection is at a message boundary,
 // waiting at most closeTimeout, and makes later writes fail.
@@ -120,9 +141,12 @@ func (w *upstreamWriter) terminate() {
 	}
 	w.closed = true
 	if !w.partial {
-		w.conn.Write([]byte{wire.MsgTerminate, 0, 0, 0, 4})
+		w.conn.Write(terminateMessage)
 	}
 }
+
+// terminateMessage is the whole Terminate message.
+var terminateMessage = []byte{wire.MsgTerminate, 0, 0, 0, 4}
 
 // tracker follows whether the upstream backend may be running a
 // statement, from the messages relayed in each direction.

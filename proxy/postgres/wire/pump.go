@@ -56,7 +56,14 @@ type Pump struct {
 	pooled  *[]byte
 
 	relayed int64 // bytes written to dst, for error offsets
+	// clean is set when Run returned with every byte it read written and
+	// not inside a message.
+	clean bool
 }
+
+// Clean reports whether the last Run returned at a message boundary with
+// nothing read and unwritten, so the source may be read again from there.
+func (p *Pump) Clean() bool { return p.clean }
 
 // NewPump returns a pump whose buffer grows to bufSize bytes (at least
 // 4 KiB) while bytes flow. inspect may be nil.
@@ -117,6 +124,7 @@ func (p *Pump) Run() error {
 			if errors.Is(readErr, io.EOF) && (skip > 0 || end > start) {
 				return io.ErrUnexpectedEOF
 			}
+			p.clean = skip == 0 && end == start
 			return readErr
 		}
 	}

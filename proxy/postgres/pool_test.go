@@ -1,0 +1,108 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// backendPID runs pg_backend_pid() through the proxy.
+func backendPID(t *testing.T, e *env) (int32, func()) {
+	t.Helper()
+	conn := e.pgxConnect("alice")
+	var pid int32
+	if err := conn.QueryRow(context.Background(), "select pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	return pid, func() { conn.Close(context.Background()) }
+}
+
+func TestPoolReusesCleanUpstream(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	g := e.grantAccess("readwrite")
+	ctx := context.Background()
+
+	// The first client leaves state behind that must not reach the next.
+	first := e.pgxConnect("alice")
+	var pid int32
+	if err := first.QueryRow(ctx, "select pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		"set application_name = 'left over'",
+		"create temporary table leftover (x int)",
+		"prepare leftover_stmt as select 1",
+	} {
+		if _, err := first.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	first.Close(ctx)
+
+	second := e.pgxConnect("alice")
+	defer second.Close(ctx)
+	var again int32
+	var appName string
+	var temps, prepared int
+	err := second.QueryRow(ctx, `select pg_backend_pid(), current_setting('application_name'),
+		(select count(*) from pg_tables where tablename = 'leftover'),
+		(select count(*) from pg_prepared_statements where name = 'leftover_stmt')`).Scan(&again, &appName, &temps, &prepared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != pid {
+		t.Errorf("second client's backend is %d, want the first one's %d reused", again, pid)
+	}
+	if appName == "left over" || temps != 0 || prepared != 0 {
+		t.Errorf("state of the first client reached the second: application_name %q, temp tables %d, prepared %d", appName, temps, prepared)
+	}
+	second.Close(ctx)
+
+	// Revoking the grant ends the idle backend with the role.
+	if _, err := e.engine.Revoke(ctx, g.ID, "bob", "done"); err != nil {
+		t.Fatal(err)
+	}
+	pidText := strconv.Itoa(int(pid))
+	deadline := time.Now().Add(10 * time.Second)
+	for e.adminQuery("select count(*) from pg_stat_activity where pid = "+pidText) != "0" {
+		if time.Now().After(deadline) {
+			t.Fatalf("idle upstream backend %d still runs 10 s after the revocation", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestPoolSkipsOpenTransaction(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.grantAccess("readwrite")
+	ctx := context.Background()
+
+	first := e.pgxConnect("alice")
+	var pid int32
+	if err := first.QueryRow(ctx, "select pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Exec(ctx, "begin"); err != nil {
+		t.Fatal(err)
+	}
+	first.Close(ctx) // leaves inside the transaction
+
+	again, done := backendPID(t, e)
+	defer done()
+	if again == pid {
+		t.Errorf("a backend left inside a transaction (%d) was reused", pid)
+	}
+}
+
+func TestPoolOffWithSessionCap(t *testing.T) {
+	e := newEnv(t, envOptions{maxSessions: 2})
+	e.grantAccess("readwrite")
+	pid, done := backendPID(t, e)
+	done()
+	again, done := backendPID(t, e)
+	defer done()
+	if again == pid {
+		t.Errorf("backend %d was reused under a session cap, where idle backends would count against the role's connection limit", pid)
+	}
+}
