@@ -185,17 +185,34 @@ type pumpResult struct {
 // relay runs both directions until one ends or the session is stopped,
 // then closes the session in order: stop reading the client, send the
 // client its final message, cancel a running statement, end upstream.
+// The client pump runs on the connection's own goroutine, so an idle
+// session holds two goroutines. A read deadline in the past wakes it when
+// the server pump ends or the session is stopped.
 func (c *clientConn) relay() {
-	results := make(chan pumpResult, 2)
 	server := c.serverPump()
-	go func() { results <- pumpResult{fromClient: true, err: c.clientPump().Run()} }()
-	go func() { results <- pumpResult{fromClient: false, err: server.Run()} }()
+	serverErr := make(chan error, 1)
+	go func() {
+		err := server.Run()
+		serverErr <- err
+		c.conn.SetReadDeadline(time.Now())
+	}()
+	stopWake := context.AfterFunc(c.ctx, func() { c.conn.SetReadDeadline(time.Now()) })
+	defer stopWake()
+	clientErr := c.clientPump().Run()
 
 	var first *pumpResult
-	select {
-	case r := <-results:
-		first = &r
-	case <-c.stopped:
+	serverEnded := false
+	if _, _, stopped := c.stopInfo(); !stopped {
+		select {
+		case err := <-serverErr:
+			serverEnded = true
+			first = &pumpResult{fromClient: false, err: err}
+			if !isTimeout(clientErr) {
+				first = &pumpResult{fromClient: true, err: clientErr}
+			}
+		default:
+			first = &pumpResult{fromClient: true, err: clientErr}
+		}
 	}
 
 	c.conn.SetReadDeadline(time.Now())
@@ -216,24 +233,20 @@ func (c *clientConn) relay() {
 			c.log.Info("running statement cancelled at session end")
 		}
 	}
-	pending := 2
-	if first != nil {
-		pending--
-	}
-	if c.reusable(first) {
+	if !serverEnded && c.reusable(first) {
 		// Stop the server pump without closing the connection, and keep
 		// the connection when the pump stopped between two messages.
 		c.upstream.conn.SetReadDeadline(time.Now())
-		r := <-results
-		pending--
-		c.pooled = isTimeout(r.err) && server.Clean() && c.keepUpstream()
+		err := <-serverErr
+		serverEnded = true
+		c.pooled = isTimeout(err) && server.Clean() && c.keepUpstream()
 	}
 	if !c.pooled {
 		c.upstream.writer.terminate()
 		c.upstream.conn.Close()
 	}
-	for ; pending > 0; pending-- {
-		<-results
+	if !serverEnded {
+		<-serverErr
 	}
 }
 
