@@ -12,7 +12,7 @@ import (
 // TestIdleSessionGoroutines checks what an idle relayed session costs in
 // goroutines: the connection's own, which reads the client, and the one
 // that reads the server. The pgx clients of the test run in the same
-// process, so the count includes theirs, which is none while idle.
+// process, so the count includes theirs; an idle pgx connection has none.
 func TestIdleSessionGoroutines(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.grantAccess("readwrite")
