@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -29,6 +31,9 @@ func TestEstablishedPeersSeesClose(t *testing.T) {
 
 	peers := map[int]bool{}
 	if err := establishedPeers(port, peers); err != nil {
+		if errors.Is(err, syscall.EPROTONOSUPPORT) || errors.Is(err, syscall.EAFNOSUPPORT) {
+			t.Skipf("this kernel has no sock_diag for TCP, which the window-end workload needs: %v", err)
+		}
 		t.Fatal(err)
 	}
 	if !peers[peer] {

@@ -26,7 +26,9 @@ func TestIdleSessionGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	settle := func() int {
-		time.Sleep(100 * time.Millisecond) // goroutines of finished work exit
+		// Goroutines of finished work exit, and the query logs' first
+		// timed writes run.
+		time.Sleep(3 * queryLogFlushDelay)
 		return runtime.NumGoroutine()
 	}
 	before := settle()

@@ -39,6 +39,8 @@ func TestPoolReusesCleanUpstream(t *testing.T) {
 		}
 	}
 	first.Close(ctx)
+	// The session's end pools the connection after the client is gone.
+	waitIdle(t, e, g.ID, 1)
 
 	second := e.pgxConnect("alice")
 	defer second.Close(ctx)
@@ -73,9 +75,34 @@ func TestPoolReusesCleanUpstream(t *testing.T) {
 	}
 }
 
+// idleCount returns how many upstream connections grant id has pooled.
+func idleCount(e *env, id int64) int {
+	e.srv.roles.mu.Lock()
+	gr := e.srv.roles.grants[id]
+	e.srv.roles.mu.Unlock()
+	if gr == nil {
+		return 0
+	}
+	gr.mu.Lock()
+	defer gr.mu.Unlock()
+	return len(gr.idle)
+}
+
+// waitIdle waits until grant id has n pooled upstream connections.
+func waitIdle(t *testing.T, e *env, id int64, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for idleCount(e, id) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("grant %d has %d idle upstream connections after 10 s, want %d", id, idleCount(e, id), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestPoolSkipsOpenTransaction(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.grantAccess("readwrite")
+	g := e.grantAccess("readwrite")
 	ctx := context.Background()
 
 	first := e.pgxConnect("alice")
@@ -87,6 +114,10 @@ func TestPoolSkipsOpenTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.Close(ctx) // leaves inside the transaction
+	e.waitStore(10*time.Second, "the first session's end", func() bool { return len(e.registry.List()) == 0 })
+	if n := idleCount(e, g.ID); n != 0 {
+		t.Errorf("%d upstream connections pooled after a client left inside a transaction, want 0", n)
+	}
 
 	again, done := backendPID(t, e)
 	defer done()
@@ -97,9 +128,13 @@ func TestPoolSkipsOpenTransaction(t *testing.T) {
 
 func TestPoolOffWithSessionCap(t *testing.T) {
 	e := newEnv(t, envOptions{maxSessions: 2})
-	e.grantAccess("readwrite")
+	g := e.grantAccess("readwrite")
 	pid, done := backendPID(t, e)
 	done()
+	e.waitStore(10*time.Second, "the first session's end", func() bool { return len(e.registry.List()) == 0 })
+	if n := idleCount(e, g.ID); n != 0 {
+		t.Errorf("%d upstream connections pooled under a session cap, want 0", n)
+	}
 	again, done := backendPID(t, e)
 	defer done()
 	if again == pid {
