@@ -57,6 +57,8 @@ type clientConn struct {
 	// may be reused; pooled is set when the session's end kept it.
 	poolKey string
 	pooled  bool
+	// cancelKey is the key the client got for CancelRequest.
+	cancelKey *cancelKey
 	// logWriter batches the query log's writes; nil when nothing is recorded.
 	logWriter *logWriter
 

@@ -137,6 +137,7 @@ func (c *clientConn) startRelay() (*recordings.File, error) {
 	if err != nil {
 		return file, err
 	}
+	c.cancelKey = key
 	context.AfterFunc(c.ctx, func() {
 		c.srv.cancels.unregister(key)
 		c.srv.cancels.retire(key, c.srv.clock.Now())
@@ -278,6 +279,10 @@ func (c *clientConn) reusable(first *pumpResult) bool {
 // keepUpstream resets the upstream connection and puts it in the grant's
 // pool, and reports whether it did.
 func (c *clientConn) keepUpstream() bool {
+	// The session's cancel key must not reach the backend once another
+	// client may use it. A cancel that arrives during the reset fails the
+	// reset, and the connection is not kept.
+	c.srv.cancels.unregister(c.cancelKey)
 	if err := reset(c.upstream); err != nil {
 		c.log.Debug("upstream connection not reused", "err", err)
 		return false
