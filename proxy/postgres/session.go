@@ -287,7 +287,11 @@ func (c *clientConn) keepUpstream() bool {
 		c.log.Debug("upstream connection not reused", "err", err)
 		return false
 	}
-	return c.srv.roles.putIdle(c.grant.ID, c.grant.MaxSessions, c.poolKey, c.upstream)
+	if !c.srv.roles.putIdle(c.grant.ID, c.grant.MaxSessions, c.poolKey, c.upstream) {
+		return false
+	}
+	c.log.Info("upstream connection kept for reuse")
+	return true
 }
 
 // finalMessage returns the FATAL ErrorResponse with the reason the

@@ -44,7 +44,7 @@ func (c *clientConn) connectUpstream() (*upstream, error) {
 		c.poolKey = poolKey(role.Name, c.req.database, c.req.forward)
 		if up := c.srv.roles.takeIdle(c.grant.ID, c.poolKey); up != nil {
 			up.writer = &upstreamWriter{conn: up.conn}
-			c.log.Debug("reusing an idle upstream connection", "upstream_pid", up.key.pid)
+			c.log.Info("idle upstream connection reused", "upstream_pid", up.key.pid)
 			return up, nil
 		}
 	}
