@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/jitgate/jitgate/proxy/postgres/wire"
 )
 
 // backendPID runs pg_backend_pid() through the proxy.
@@ -139,5 +141,45 @@ func TestPoolOffWithSessionCap(t *testing.T) {
 	defer done()
 	if again == pid {
 		t.Errorf("backend %d was reused under a session cap, where idle backends would count against the role's connection limit", pid)
+	}
+}
+
+// TestPoolStaleCancelKey checks that the cancel key of a client that left
+// cannot cancel a statement of the next client on the same backend.
+func TestPoolStaleCancelKey(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	g := e.grantAccess("readwrite")
+	ctx := context.Background()
+
+	first := e.pgxConnect("alice")
+	var pid int32
+	if err := first.QueryRow(ctx, "select pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	stale := &wire.Cancel{ProcessID: first.PgConn().PID(), SecretKey: first.PgConn().SecretKey()}
+	first.Close(ctx)
+	waitIdle(t, e, g.ID, 1)
+
+	second := e.pgxConnect("alice")
+	defer second.Close(ctx)
+	const q = "select pg_sleep(1.5), pg_backend_pid()"
+	done := make(chan error, 1)
+	var again int32
+	go func() {
+		var slept any
+		done <- second.QueryRow(ctx, q).Scan(&slept, &again)
+	}()
+	waitFor(t, 10*time.Second, "pg_sleep running", func() bool { return e.sleeping(q) == "1" })
+
+	c := e.dialRaw()
+	c.Write(wire.AppendStartupPacket(nil, &wire.Packet{Kind: wire.KindCancelRequest, Cancel: stale}))
+	c.Read(make([]byte, 1)) // the front door closes without a reply
+	c.Close()
+
+	if err := <-done; err != nil {
+		t.Fatalf("the second client's statement failed after a cancel with the first client's key: %v", err)
+	}
+	if again != pid {
+		t.Fatalf("the second client ran on backend %d, not the reused %d, so the test checked nothing", again, pid)
 	}
 }
