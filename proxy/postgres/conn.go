@@ -80,24 +80,37 @@ func (s *Server) newClientConn(ctx context.Context, raw net.Conn) *clientConn {
 	return c
 }
 
-// serve runs the connection to its end.
+// serve runs the connection to its end, or until run hands the session
+// to the relay's goroutine, which then finishes it.
 func (c *clientConn) serve() {
-	defer c.raw.Close()
-	defer c.cancel()
 	c.srv.track(c)
-	defer c.srv.untrack(c)
 	if !c.srv.sources.acquire(c.raw.RemoteAddr()) {
-		defer c.srv.sources.release(c.raw.RemoteAddr())
 		c.rejectBusySource()
+		c.finish(false)
 		return
 	}
-	defer c.srv.sources.release(c.raw.RemoteAddr())
-
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			c.finish(true)
+		}
+	}()
 	if err := c.startup(); err != nil {
 		c.fail(err)
 		return
 	}
-	c.run()
+	handedOff = c.run()
+}
+
+// finish releases what serve took for the connection. acquired tells
+// whether the source limiter counted it.
+func (c *clientConn) finish(acquired bool) {
+	if acquired {
+		c.srv.sources.release(c.raw.RemoteAddr())
+	}
+	c.srv.untrack(c)
+	c.cancel()
+	c.raw.Close()
 }
 
 // rejectBusySource sends a client over the per-source cap the reason for

@@ -14,18 +14,20 @@ import (
 	"github.com/jitgate/jitgate/store"
 )
 
-// run holds the authenticated connection for approval, opens the session
-// and relays it until it ends.
-func (c *clientConn) run() {
+// run holds the authenticated connection for approval and opens the
+// session. It reports whether it handed the session to a new goroutine
+// that relays it and finishes the connection; otherwise the session has
+// ended when run returns.
+func (c *clientConn) run() bool {
 	if err := c.resolveTarget(); err != nil {
 		c.fail(err)
-		return
+		return false
 	}
 	c.log = c.log.With("role", c.req.role)
 	grant, err := c.hold()
 	if err != nil {
 		c.fail(err)
-		return
+		return false
 	}
 	c.log.Info("grant found", "grant", grant.ID)
 
@@ -35,7 +37,7 @@ func (c *clientConn) run() {
 	}, c)
 	if err != nil {
 		c.fail(err)
-		return
+		return false
 	}
 	c.live.Store(live)
 	// The registry may bind the session to another active grant than the
@@ -54,10 +56,18 @@ func (c *clientConn) run() {
 	}
 	if err != nil {
 		c.fail(err)
-	} else {
-		c.relay()
+		c.endSession(file)
+		return false
 	}
-	c.endSession(file)
+	// The relay gets a goroutine of its own, whose stack starts small.
+	// This one grew its stack for the login and the upstream connect, and
+	// would keep much of it for the whole session.
+	c.srv.wg.Go(func() {
+		c.relay()
+		c.endSession(file)
+		c.finish(true)
+	})
+	return true
 }
 
 // openRecording creates the query log unless the contract records no
