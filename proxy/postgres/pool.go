@@ -129,7 +129,7 @@ func (gr *grantRoles) closeIdleLocked() {
 // closeUpstream sends Terminate and closes the connection.
 func closeUpstream(up *upstream) {
 	up.conn.SetWriteDeadline(time.Now().Add(closeTimeout))
-	up.conn.Write([]byte{wire.MsgTerminate, 0, 0, 0, 4}) // the close follows either way
+	up.conn.Write(terminateMessage) // the close follows either way
 	up.conn.Close()
 }
 
@@ -142,12 +142,6 @@ func alive(up *upstream) bool {
 	up.conn.SetReadDeadline(time.Time{})
 	return isTimeout(err)
 }
-
-// Backend message types that only reset reads.
-const (
-	msgParameterStatus      = 'S'
-	msgNotificationResponse = 'A'
-)
 
 // discardAll is the Query message DISCARD ALL.
 var discardAll = []byte("Q\x00\x00\x00\x10DISCARD ALL\x00")
@@ -174,8 +168,8 @@ func reset(up *upstream) error {
 			return err
 		}
 		switch typ {
-		case wire.MsgCommandComplete, wire.MsgNoticeResponse, msgNotificationResponse:
-		case msgParameterStatus:
+		case wire.MsgCommandComplete, wire.MsgNoticeResponse, wire.MsgNotificationResponse:
+		case wire.MsgParameterStatus:
 			var ps pgproto3.ParameterStatus
 			if err := ps.Decode(body); err != nil {
 				return err

@@ -37,6 +37,9 @@ const (
 	MsgCopyOutResponse = 'H' // backend
 	MsgCopyBothResp    = 'W'
 	MsgNoticeResponse  = 'N'
+	// MsgParameterStatus and MsgNotificationResponse are backend messages.
+	MsgParameterStatus      = 'S'
+	MsgNotificationResponse = 'A'
 )
 
 // DefaultInspectLimit is how much of a Query, Parse or Bind body the
