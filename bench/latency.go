@@ -292,6 +292,7 @@ func watchUpstreamSockets(ctx context.Context, pgPort int, conns []*heldConn, en
 	if err := raiseThreadPriority(); err != nil {
 		slog.Debug("the socket reader runs at the default priority", "err", err)
 	}
+
 	closed := map[int]time.Time{}
 	open := map[int]bool{}
 	deadline := end.Add(closeWait)

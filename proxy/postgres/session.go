@@ -16,8 +16,8 @@ import (
 
 // run holds the authenticated connection for approval and opens the
 // session. It reports whether it handed the session to a new goroutine
-// that relays it and finishes the connection; otherwise the session has
-// ended when run returns.
+// that relays it and finishes the connection. When it did not, the
+// session has ended by the time run returns.
 func (c *clientConn) run() bool {
 	if err := c.resolveTarget(); err != nil {
 		c.fail(err)
