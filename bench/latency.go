@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"log/slog"
+	"net"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -158,9 +158,9 @@ type heldConn struct {
 	// upstreamPort is the port of the backend's peer: jitgate's side of
 	// the upstream connection, or the client's own for a direct one.
 	upstreamPort int
-	closed     chan struct{} // closed when the client socket reads EOF
-	closedAt   time.Time     // set before closed is closed
-	net        net.Conn
+	closed       chan struct{} // closed when the client socket reads EOF
+	closedAt     time.Time     // set before closed is closed
+	net          net.Conn
 }
 
 // runWindowEnd opens latencySamples connections under one grant with a
