@@ -28,6 +28,7 @@ $(STATICCHECK):
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 lint: $(STATICCHECK)
+	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted; run gofmt -w on them"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
