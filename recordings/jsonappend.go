@@ -78,6 +78,7 @@ func appendQueryEvent(dst []byte, ev QueryEvent) []byte {
 	dst = strconv.AppendInt(dst, ev.Duration.Microseconds(), 10)
 	dst = append(dst, `,"text":`...)
 	dst = appendJSONString(dst, ev.Text)
+
 	if len(ev.Params) > 0 {
 		dst = append(dst, `,"params":[`...)
 		for i, p := range ev.Params {
@@ -94,6 +95,7 @@ func appendQueryEvent(dst []byte, ev QueryEvent) []byte {
 	}
 	dst = append(dst, `,"rows":`...)
 	dst = strconv.AppendInt(dst, ev.Rows, 10)
+
 	if ev.ErrorCode != "" {
 		dst = append(dst, `,"error_code":`...)
 		dst = appendJSONString(dst, ev.ErrorCode)

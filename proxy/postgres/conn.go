@@ -53,8 +53,9 @@ type clientConn struct {
 	upstream *upstream
 	track    tracker
 	capture  *capture
-	// poolKey is what the upstream connection was opened for, set when it
-	// may be reused; pooled is set when the session's end kept it.
+	// poolKey is the key of the grant's pool that the upstream connection
+	// may return to, empty when it may not be reused. pooled is set when
+	// the session's end put the connection in that pool.
 	poolKey string
 	pooled  bool
 	// cancelKey is the key the client got for CancelRequest.
@@ -102,8 +103,8 @@ func (c *clientConn) serve() {
 	handedOff = c.run()
 }
 
-// finish releases what serve took for the connection. acquired tells
-// whether the source limiter counted it.
+// finish releases what serve took for the connection. acquired is true
+// when the source limiter counted it.
 func (c *clientConn) finish(acquired bool) {
 	if acquired {
 		c.srv.sources.release(c.raw.RemoteAddr())

@@ -80,10 +80,10 @@ func TestLogWriterFlushesAfterDelay(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	w.mu.Lock()
-	held := cap(w.buf)
+	kept := cap(w.buf)
 	w.mu.Unlock()
-	if held != 0 {
-		t.Errorf("buffer of %d bytes kept after the timed write, want none", held)
+	if kept != 0 {
+		t.Errorf("buffer of %d bytes kept after the timed write, want none", kept)
 	}
 }
 

@@ -28,7 +28,7 @@ var busyBuffers = sync.Pool{New: func() any {
 
 // readBuffer is the read buffer of one copy goroutine. A read that fills
 // the small buffer means more data is waiting, so the next read uses a
-// pooled large buffer; a read that comes back short means the sender
+// pooled large buffer. A read that comes back short means the sender
 // paused, so the large buffer goes back to the pool before the next read,
 // which may wait for a long time.
 type readBuffer struct {

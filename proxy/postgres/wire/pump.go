@@ -191,8 +191,8 @@ func (p *Pump) check(typ byte, length int64, pos int) error {
 }
 
 // grow replaces the buffer with one of at least size bytes, moving the
-// unwritten bytes buf[start:end] to its front. A buffer of the pump's size
-// comes from the pool.
+// unwritten bytes buf[start:end] to its front. When the pump's size is
+// DefaultBufferSize, that buffer comes from the shared pool.
 func (p *Pump) grow(size, start, end int) {
 	var buf []byte
 	var pooled *[]byte
