@@ -150,8 +150,7 @@ func (l *Live) arm() {
 		msg := fmt.Sprintf("jitgate: grant %d ends in %s, at %s", g.ID, before, g.End.UTC().Format(time.RFC3339))
 		l.timers = append(l.timers, clk.AfterFunc(left-before, func() { l.conn.Warn(msg) }))
 	}
-	endMsg := fmt.Sprintf("jitgate: grant %d ended at %s; the session is closed", g.ID, g.End.UTC().Format(time.RFC3339))
-	l.timers = append(l.timers, clk.AfterFunc(left, func() { l.terminate(ReasonWindowEnd, endMsg) }))
+	l.timers = append(l.timers, clk.AfterFunc(left, func() { l.reg.endWindow(l) }))
 	if l.idle > 0 {
 		l.timers = append(l.timers, clk.AfterFunc(l.idle, l.checkIdle))
 	}

@@ -15,6 +15,9 @@ type grantWatch struct {
 	id     int64
 	cancel context.CancelFunc
 	lives  map[*Live]struct{} // guarded by Registry.mu
+	// ending is set by the first window-end timer of the grant's sessions,
+	// which terminates them all; guarded by Registry.mu.
+	ending bool
 }
 
 // watchLocked adds l to the watch of its grant and starts the watch when
@@ -108,8 +111,48 @@ func (l *Live) apply(g *store.Grant) {
 		}
 		l.terminate(ReasonRevoked, fmt.Sprintf("jitgate: grant %d was revoked%s; the session is closed", g.ID, by))
 	case store.GrantEnded:
-		l.terminate(ReasonWindowEnd, fmt.Sprintf("jitgate: grant %d ended at %s; the session is closed", g.ID, g.End.UTC().Format(time.RFC3339)))
+		l.terminate(ReasonWindowEnd, windowEndMessage(g))
 	default:
 		l.arm()
 	}
+}
+
+// endWindow runs on a session's window-end timer. It terminates the
+// session and then, in one pass, every other session of the grant whose
+// window has ended too. The sessions of a grant end at the same instant,
+// and each of their timers starts a goroutine. With many sessions, the
+// first timer to run closes them all rather than leave each to its own
+// goroutine, which waits for a core while the first backends exit.
+func (r *Registry) endWindow(l *Live) {
+	l.mu.Lock()
+	g := l.grant
+	l.mu.Unlock()
+	l.terminate(ReasonWindowEnd, windowEndMessage(g))
+
+	r.mu.Lock()
+	w := r.watches[g.ID]
+	if w == nil || w.ending {
+		r.mu.Unlock()
+		return
+	}
+	w.ending = true
+	lives := make([]*Live, 0, len(w.lives))
+	for o := range w.lives {
+		lives = append(lives, o)
+	}
+	r.mu.Unlock()
+	now := r.opts.Clock.Now()
+	for _, o := range lives {
+		o.mu.Lock()
+		og, done := o.grant, o.terminated
+		o.mu.Unlock()
+		if !done && !now.Before(og.End) {
+			o.terminate(ReasonWindowEnd, windowEndMessage(og))
+		}
+	}
+}
+
+// windowEndMessage returns what a client reads when g's window ends.
+func windowEndMessage(g *store.Grant) string {
+	return fmt.Sprintf("jitgate: grant %d ended at %s; the session is closed", g.ID, g.End.UTC().Format(time.RFC3339))
 }

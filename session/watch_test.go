@@ -5,11 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jitgate/jitgate/approval"
+	"github.com/jitgate/jitgate/internal/clock"
 	"github.com/jitgate/jitgate/session"
 	"github.com/jitgate/jitgate/store"
 )
@@ -58,6 +60,88 @@ func TestOneWatchPerGrant(t *testing.T) {
 	for i, c := range conns {
 		if msg := waitTerminated(t, c); !strings.HasPrefix(msg, "revoked: ") {
 			t.Errorf("session %d ended with %q, want the revocation", i, msg)
+		}
+	}
+}
+
+// manualClock runs no timer by itself: the test calls the ones it wants,
+// on its own goroutine.
+type manualClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*manualTimer
+}
+
+type manualTimer struct {
+	at time.Time
+	f  func()
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) AfterFunc(d time.Duration, f func()) clock.Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &manualTimer{at: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (t *manualTimer) Stop() bool                 { return true }
+func (t *manualTimer) Reset(d time.Duration) bool { return true }
+
+// due returns the timers set for instant at.
+func (c *manualClock) due(at time.Time) []*manualTimer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*manualTimer
+	for _, t := range c.timers {
+		if t.at.Equal(at) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// TestWindowEndClosesAllSessionsFromFirstTimer checks that the first
+// window-end timer of a grant's sessions to run terminates all of them,
+// not only its own session.
+func TestWindowEndClosesAllSessionsFromFirstTimer(t *testing.T) {
+	f := newFixture(t)
+	clk := &manualClock{now: start}
+	reg := session.New(session.Options{
+		Engine: f.engine, Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	conns := make([]*fakeConn, 3)
+	for i := range conns {
+		conns[i] = newFakeConn()
+		s := &store.Session{Kind: approval.KindSSH, Person: "alice", Target: "web-1", Principal: "deploy"}
+		if _, err := reg.Open(context.Background(), s, conns[i]); err != nil {
+			t.Fatalf("open session %d: %v", i, err)
+		}
+	}
+
+	ends := clk.due(f.grant.End)
+	if len(ends) != len(conns) {
+		t.Fatalf("%d timers at the window end, want one per session (%d)", len(ends), len(conns))
+	}
+	clk.mu.Lock()
+	clk.now = f.grant.End
+	clk.mu.Unlock()
+	ends[1].f()
+
+	for i, c := range conns {
+		select {
+		case msg := <-c.terminated:
+			if !strings.HasPrefix(msg, "window-end: ") {
+				t.Errorf("session %d ended with %q, want the window end", i, msg)
+			}
+		default:
+			t.Errorf("session %d still open after the first window-end timer ran", i)
 		}
 	}
 }

@@ -30,6 +30,9 @@ var (
 	// closeTimeout bounds each write of the shutdown sequence: the final
 	// ErrorResponse to the client, the Terminate upstream.
 	closeTimeout = 2 * time.Second
+	// cutWriteTimeout bounds the same writes when Terminate makes them
+	// for the relay, from a goroutine that may end many sessions in turn.
+	cutWriteTimeout = 20 * time.Millisecond
 	// cancelTimeout bounds a CancelRequest sent upstream.
 	cancelTimeout = 10 * time.Second
 	// revokeTimeout bounds the revocation of one grant's roles.
@@ -86,6 +89,10 @@ type Server struct {
 	conns map[*clientConn]struct{}
 	// wg counts connection handlers and grant watchers.
 	wg sync.WaitGroup
+
+	// relayStopped, when set by a test, runs after a relay's client side
+	// has stopped and before its shutdown sequence.
+	relayStopped atomic.Pointer[func()]
 }
 
 // New checks the options, loads or creates the TLS certificate and builds

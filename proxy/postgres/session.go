@@ -62,6 +62,7 @@ func (c *clientConn) run() bool {
 	// The relay gets a goroutine of its own, whose stack starts small.
 	// This one grew its stack for the login and the upstream connect, and
 	// would keep much of it for the whole session.
+	c.relaying.Store(true)
 	c.srv.wg.Go(func() {
 		c.relay()
 		c.endSession(file)
@@ -210,6 +211,9 @@ func (c *clientConn) relay() {
 	stopWake := context.AfterFunc(c.ctx, func() { c.conn.SetReadDeadline(time.Now()) })
 	defer stopWake()
 	clientErr := c.clientPump().Run()
+	if hook := c.srv.relayStopped.Load(); hook != nil {
+		(*hook)()
+	}
 
 	var first *pumpResult
 	serverEnded := false
@@ -237,7 +241,7 @@ func (c *clientConn) relay() {
 	// lets the other sessions that stop at the same instant close their
 	// clients first.
 	runtime.Gosched()
-	if c.track.busy() {
+	if c.track.busy() && !c.upstreamCut.Load() {
 		if err := c.cancelUpstream(context.Background()); err != nil {
 			c.log.Warn("cancelling the running statement failed", "err", err)
 		} else {
@@ -293,6 +297,9 @@ func (c *clientConn) keepUpstream() bool {
 	// client may use it. A cancel that arrives during the reset fails the
 	// reset, and the connection is not kept.
 	c.srv.cancels.unregister(c.cancelKey)
+	if !c.upstream.writer.retire() {
+		return false // Terminate cut the connection
+	}
 	if err := reset(c.upstream); err != nil {
 		c.log.Debug("upstream connection not reused", "err", err)
 		return false

@@ -82,6 +82,29 @@ func (w *clientWriter) final(msg []byte) {
 	w.conn.Write(msg) // the connection closes next; an error changes nothing
 }
 
+// cut writes msg, when the connection is at a message boundary, and closes
+// the connection, from a goroutine other than the relay's. It does not
+// wait for the relay: while a relayed write is in progress it does
+// nothing and reports false, and the relay's own shutdown sends msg
+// later. Its own write waits at most cutWriteTimeout, because one caller
+// may cut many sessions in turn.
+func (w *clientWriter) cut(msg []byte) bool {
+	if !w.mu.TryLock() {
+		return false
+	}
+	defer w.mu.Unlock()
+	if w.closed {
+		return false
+	}
+	w.closed = true
+	if !w.partial {
+		w.conn.SetWriteDeadline(time.Now().Add(cutWriteTimeout))
+		w.conn.Write(append(w.pending, msg...)) // the connection closes next
+	}
+	w.conn.Close()
+	return true
+}
+
 // upstreamWriter is the sink of the client-to-server pump. It notes client
 // activity for the idle timeout and lets the shutdown send Terminate
 // between two messages. It keeps the client's own Terminate back, so the
@@ -143,6 +166,37 @@ func (w *upstreamWriter) terminate() {
 	if !w.partial {
 		w.conn.Write(terminateMessage)
 	}
+}
+
+// cut sends Terminate and closes the connection, from a goroutine other
+// than the relay's, unless a statement may be running (busy reports that)
+// or a write is in progress. It reports whether it did; otherwise the
+// relay's own shutdown cancels what runs and ends the connection. Like
+// clientWriter.cut, it waits at most cutWriteTimeout.
+func (w *upstreamWriter) cut(busy func() bool) bool {
+	if !w.mu.TryLock() {
+		return false
+	}
+	defer w.mu.Unlock()
+	if w.closed || w.partial || busy() {
+		return false
+	}
+	w.closed = true
+	w.conn.SetWriteDeadline(time.Now().Add(cutWriteTimeout))
+	w.conn.Write(terminateMessage)
+	w.conn.Close()
+	return true
+}
+
+// retire makes later writes and cuts fail without ending the connection,
+// which goes to the grant's pool. It reports whether the writer was still
+// open, that is, whether no cut closed the connection before.
+func (w *upstreamWriter) retire() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	open := !w.closed
+	w.closed = true
+	return open
 }
 
 // terminateMessage is the whole Terminate message.
