@@ -65,21 +65,22 @@ type envOptions struct {
 
 // env is a running front door in front of a real PostgreSQL database.
 type env struct {
-	t        *testing.T
-	pg       *localtarget.Postgres
-	db       string // the target's database, also the target name
-	cfg      *configs.Config
-	cfgPath  string
-	store    *sqlite.DB
-	engine   *approval.Engine
-	registry *session.Registry
-	clock    clock.Clock
-	fake     *clock.Fake // nil with the real clock
-	srv      *Server
-	host     string
-	port     int
-	recDir   string
-	stateDir string
+	t         *testing.T
+	plainLegs bool // TLS on neither leg; see plainLegsEnv
+	pg        *localtarget.Postgres
+	db        string // the target's database, also the target name
+	cfg       *configs.Config
+	cfgPath   string
+	store     *sqlite.DB
+	engine    *approval.Engine
+	registry  *session.Registry
+	clock     clock.Clock
+	fake      *clock.Fake // nil with the real clock
+	srv       *Server
+	host      string
+	port      int
+	recDir    string
+	stateDir  string
 }
 
 func sha(token string) string {
@@ -87,12 +88,22 @@ func sha(token string) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
+// plainLegsEnv, set to 1, runs the tests with TLS on neither leg: the
+// client connects with sslmode=disable and jitgate connects upstream with
+// tls: disable. The relay then reads both sockets through their RawConn
+// (see wire.NewPump), which TLS connections never do. make test runs the
+// relay's tests a second time this way.
+const plainLegsEnv = "JITGATE_TEST_PG_PLAIN_LEGS"
+
 // newEnv starts PostgreSQL (shared per test binary), a fresh database with
 // table t, and a front door on 127.0.0.1 for target "app".
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	pg := testenv.SharedPostgres(t)
 	e := &env{t: t, pg: pg, db: testenv.Database(t, pg), host: "127.0.0.1"}
+	if os.Getenv(plainLegsEnv) == "1" {
+		o.plaintext, o.noTLS, e.plainLegs = true, true, true
+	}
 	e.prepareDatabase(o)
 	dir := t.TempDir()
 	e.recDir = filepath.Join(dir, "recordings")
@@ -236,6 +247,10 @@ func (e *env) configYAML(o envOptions, pwFile string) string {
 	if perSource == 0 {
 		perSource = 50
 	}
+	upstreamTLS := "require"
+	if e.plainLegs {
+		upstreamTLS = "disable"
+	}
 	tls := "  tls:\n    self_signed: true\n"
 	if o.noTLS {
 		tls = ""
@@ -268,7 +283,7 @@ targets:
       admin_user: %s
       admin_password_file: %s
       roles: [readonly, readwrite]
-      tls: require
+      tls: %s
 contracts:
   - id: db-access
     version: 1
@@ -291,7 +306,7 @@ contracts:
       max: %s
       max_sessions: %d
 `, o.plaintext, perSource, tls, def(o.warnBefore, "[5m, 1m]"), sha(aliceToken), sha(bobToken), sha(carolToken),
-		e.db, e.pg.Port, e.db, e.pg.AdminUser, pwFile,
+		e.db, e.pg.Port, e.db, e.pg.AdminUser, pwFile, upstreamTLS,
 		e.db, strings.Join(roles, ", "), def(o.pendingTTL, "30m"), def(o.window, "1h"), def(o.window, "1h"), o.maxSessions)
 	if o.idleTimeout != "" {
 		fmt.Fprintf(&b, "      idle_timeout: %s\n", o.idleTimeout)
@@ -337,9 +352,17 @@ func (e *env) adminQuery(sql string, args ...any) string {
 func (e *env) proxyDSN(user string, extra ...string) string {
 	parts := []string{
 		"host=" + e.host, "port=" + strconv.Itoa(e.port), "user=" + user, "dbname=" + e.db,
-		"sslmode=require", "connect_timeout=60",
+		"sslmode=" + e.sslmode(), "connect_timeout=60",
 	}
 	return strings.Join(append(parts, extra...), " ")
+}
+
+// sslmode returns the client's sslmode for the front door.
+func (e *env) sslmode() string {
+	if e.plainLegs {
+		return "disable"
+	}
+	return "require"
 }
 
 // tokenFor returns the API token of a test person.

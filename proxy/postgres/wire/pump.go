@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"os"
 	"sync"
+	"syscall"
 )
 
 // Sink receives the bytes a Pump relays.
@@ -47,6 +49,7 @@ var bufferPool = sync.Pool{New: func() any {
 // the buffer whatever the message size.
 type Pump struct {
 	src     io.Reader
+	raw     syscall.RawConn // src's socket when src is a plain one, else nil
 	dst     Sink
 	rules   *Rules
 	inspect Inspector
@@ -54,6 +57,10 @@ type Pump struct {
 	idle    []byte // the buffer while the connection is quiet
 	buf     []byte // idle, a pooled buffer, or a larger one for a long message
 	pooled  *[]byte
+
+	// parked, when set by a test, runs each time a pump reading a plain
+	// socket finds no bytes and waits without a buffer.
+	parked func()
 
 	relayed int64 // bytes written to dst, for error offsets
 	// clean is set when Run returned with every byte it read written and
@@ -67,10 +74,25 @@ func (p *Pump) Clean() bool { return p.clean }
 
 // NewPump returns a pump whose buffer grows to bufSize bytes (at least
 // 4 KiB) while bytes flow. inspect may be nil.
+//
+// When src is a plain socket (a syscall.Conn, such as *net.TCPConn) and
+// bufSize is DefaultBufferSize, the pump holds no buffer at all while the
+// socket is quiet. It reads through the socket's syscall.RawConn and takes
+// a pooled buffer only once bytes are ready. It gives the buffer back
+// before it waits. Other sources, TLS connections among them, wait on the
+// idle buffer.
 func NewPump(src io.Reader, dst Sink, rules *Rules, inspect Inspector, bufSize int) *Pump {
 	bufSize = max(bufSize, 4<<10)
-	idle := make([]byte, min(IdleBufferSize, bufSize))
-	return &Pump{src: src, dst: dst, rules: rules, inspect: inspect, size: bufSize, idle: idle, buf: idle}
+	p := &Pump{src: src, dst: dst, rules: rules, inspect: inspect, size: bufSize}
+	if sc, ok := src.(syscall.Conn); ok && bufSize == DefaultBufferSize {
+		if raw, err := sc.SyscallConn(); err == nil {
+			p.raw = raw
+			return p
+		}
+	}
+	p.idle = make([]byte, min(IdleBufferSize, bufSize))
+	p.buf = p.idle
+	return p
 }
 
 // Run relays until the reader or the sink fails. It returns io.EOF when
@@ -96,7 +118,13 @@ func (p *Pump) Run() error {
 			end = copy(p.buf, p.buf[start:end])
 			start = 0
 		}
-		n, readErr := p.src.Read(p.buf[end:])
+		var n int
+		var readErr error
+		if p.raw != nil && end == 0 {
+			n, readErr = p.readRaw()
+		} else {
+			n, readErr = p.src.Read(p.buf[end:])
+		}
 		filled = n > 0 && n == len(p.buf)-end && len(p.buf) < p.size
 		end += n
 
@@ -110,7 +138,7 @@ func (p *Pump) Run() error {
 		}
 		if start == end {
 			start, end = 0, 0
-			if n < len(p.idle) && len(p.buf) > len(p.idle) {
+			if p.raw == nil && n < len(p.idle) && len(p.buf) > len(p.idle) {
 				p.release()
 			}
 		} else if start > 0 && need > len(p.buf)-start {
@@ -128,6 +156,51 @@ func (p *Pump) Run() error {
 			return readErr
 		}
 	}
+}
+
+// readRaw reads the socket when the pump holds no unread bytes. It takes
+// the pooled buffer only when the read finds bytes, and returns it before
+// it waits for more, so a quiet connection costs no buffer. The reads are
+// the ones net.Conn.Read would make: one that finds nothing, then one
+// after the socket is ready.
+func (p *Pump) readRaw() (int, error) {
+	var n int
+	var readErr error
+	err := p.raw.Read(func(fd uintptr) bool {
+		if p.pooled == nil {
+			p.take()
+		}
+		for {
+			n, readErr = syscall.Read(int(fd), p.buf)
+			if readErr != syscall.EINTR {
+				break
+			}
+		}
+		if readErr == syscall.EAGAIN {
+			p.release()
+			if p.parked != nil {
+				p.parked()
+			}
+			return false
+		}
+		return true
+	})
+	switch {
+	case err != nil:
+		return 0, err // a deadline or a closed connection
+	case readErr != nil:
+		return 0, os.NewSyscallError("read", readErr)
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// take moves the pump to a pooled buffer of DefaultBufferSize. The pump
+// must hold no unwritten bytes.
+func (p *Pump) take() {
+	p.pooled = bufferPool.Get().(*[]byte)
+	p.buf = *p.pooled
 }
 
 // scan walks the messages in buf[pos:end], inspecting complete ones, and
