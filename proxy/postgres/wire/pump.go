@@ -29,10 +29,11 @@ type Inspector func(typ byte, body []byte, whole bool)
 const DefaultBufferSize = 64 << 10
 
 // IdleBufferSize is the buffer a pump reads into while its connection is
-// quiet. A read that fills it moves the pump to a buffer of the full size
-// from a shared pool, and the pump returns that buffer once it has written
-// everything and a read comes back shorter than IdleBufferSize. So an idle
-// connection holds IdleBufferSize per direction, not the full size.
+// quiet, when the connection is not a plain socket (see NewPump). A read
+// that fills it moves the pump to a buffer of the full size from a shared
+// pool. The pump returns that buffer once it has written everything and a
+// read comes back shorter than IdleBufferSize. So an idle TLS connection
+// holds IdleBufferSize per direction, not the full size.
 const IdleBufferSize = 2 << 10
 
 // bufferPool holds buffers of DefaultBufferSize for the pumps in flight.
