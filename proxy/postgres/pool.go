@@ -161,7 +161,7 @@ func reset(up *upstream) error {
 		return err
 	}
 	r := bufio.NewReaderSize(up.conn, 512)
-	params := maps.Clone(up.params)
+	params, cloned := up.params, false // up.params may be shared; see paramSets
 	for {
 		typ, body, err := wire.ReadMessage(r, 1<<20)
 		if err != nil {
@@ -173,6 +173,9 @@ func reset(up *upstream) error {
 			var ps pgproto3.ParameterStatus
 			if err := ps.Decode(body); err != nil {
 				return err
+			}
+			if !cloned {
+				params, cloned = maps.Clone(params), true
 			}
 			params[ps.Name] = ps.Value
 		case wire.MsgReadyForQuery:

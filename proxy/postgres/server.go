@@ -78,6 +78,7 @@ type Server struct {
 	cancels   *cancelRegistry
 	holds     *holds
 	sources   *sourceLimiter
+	paramSets paramSets
 	connIDs   atomic.Int64
 
 	// plaintextOK is set by Serve when the listener is loopback-only and
