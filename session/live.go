@@ -110,18 +110,32 @@ func (l *Live) Done() <-chan struct{} { return l.done }
 func (l *Live) Terminate(reason Reason, msg string) { l.terminate(reason, msg) }
 
 func (l *Live) terminate(reason Reason, msg string) {
+	if l.stop(reason, msg) {
+		l.logStop(reason)
+	}
+}
+
+// stop terminates the session unless it already was, and reports whether
+// it did. It logs nothing, so a caller that stops many sessions in turn
+// does not wait for the log between two of them.
+func (l *Live) stop(reason Reason, msg string) bool {
 	l.mu.Lock()
 	if l.terminated {
 		l.mu.Unlock()
-		return
+		return false
 	}
 	l.terminated = true
 	l.reason = reason
 	l.stopTimersLocked()
 	l.mu.Unlock()
-	l.reg.opts.Logger.Info("terminating session", "session", l.session.ID, "grant", l.session.GrantID, "reason", reason)
 	l.conn.Terminate(reason, msg)
 	l.cancel()
+	return true
+}
+
+// logStop logs a termination that stop made.
+func (l *Live) logStop(reason Reason) {
+	l.reg.opts.Logger.Info("session terminated", "session", l.session.ID, "grant", l.session.GrantID, "reason", reason)
 }
 
 func (l *Live) stopTimersLocked() {

@@ -118,37 +118,38 @@ func (l *Live) apply(g *store.Grant) {
 }
 
 // endWindow runs on a session's window-end timer. It terminates the
-// session and then, in one pass, every other session of the grant whose
+// session and, in the same pass, every other session of the grant whose
 // window has ended too. The sessions of a grant end at the same instant,
 // and each of their timers starts a goroutine. With many sessions, the
 // first timer to run closes them all rather than leave each to its own
 // goroutine, which waits for a core while the first backends exit.
 func (r *Registry) endWindow(l *Live) {
-	l.mu.Lock()
-	g := l.grant
-	l.mu.Unlock()
-	l.terminate(ReasonWindowEnd, windowEndMessage(g))
-
 	r.mu.Lock()
-	w := r.watches[g.ID]
-	if w == nil || w.ending {
-		r.mu.Unlock()
-		return
-	}
-	w.ending = true
-	lives := make([]*Live, 0, len(w.lives))
-	for o := range w.lives {
-		lives = append(lives, o)
+	w := r.watches[l.session.GrantID]
+	lives := []*Live{l}
+	if w != nil && !w.ending {
+		w.ending = true
+		for o := range w.lives {
+			if o != l {
+				lives = append(lives, o)
+			}
+		}
 	}
 	r.mu.Unlock()
+
 	now := r.opts.Clock.Now()
+	var stopped []*Live
 	for _, o := range lives {
 		o.mu.Lock()
-		og, done := o.grant, o.terminated
+		g := o.grant
 		o.mu.Unlock()
-		if !done && !now.Before(og.End) {
-			o.terminate(ReasonWindowEnd, windowEndMessage(og))
+		if (o == l || !now.Before(g.End)) && o.stop(ReasonWindowEnd, windowEndMessage(g)) {
+			stopped = append(stopped, o)
 		}
+	}
+
+	for _, o := range stopped {
+		o.logStop(ReasonWindowEnd)
 	}
 }
 

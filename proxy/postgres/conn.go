@@ -53,11 +53,8 @@ type clientConn struct {
 	upstream *upstream
 	// relaying is set once the relay may start, after upstream is set.
 	relaying atomic.Bool
-	// upstreamCut is set when Terminate ended the upstream connection
-	// with nothing running, so the relay has nothing to cancel.
-	upstreamCut atomic.Bool
-	track       tracker
-	capture     *capture
+	track    tracker
+	capture  *capture
 	// poolKey is the key of the grant's pool that the upstream connection
 	// may return to, empty when it may not be reused. pooled is set when
 	// the session's end put the connection in that pool.
@@ -285,20 +282,20 @@ func (c *clientConn) Warn(msg string) {
 }
 
 // Terminate implements session.Conn. Once the relay runs, it cuts the
-// connection from the caller's goroutine: the client gets the final error
-// and is closed, and so is an upstream connection with nothing running.
-// The relay then finds its reads failing and does the rest: it cancels a
-// running statement and records the end. When a window ends for many
-// sessions at once, the cut does not wait for each relay to be woken and
-// scheduled while the backends that already ended take the cores.
+// client from the caller's goroutine: the client gets the final error and
+// is closed. The relay then finds its reads failing and does the rest: it
+// cancels a running statement, ends the upstream connection and records
+// the end. When a window ends for many sessions at once, every client is
+// closed in one pass, before the first backend starts to exit and takes
+// a core. The upstream connections stay with the relays, because closing
+// them in the same pass was no faster: each wakes a backend, and the
+// backends' exits then hold up the pass.
 func (c *clientConn) Terminate(reason session.Reason, msg string) {
 	c.requestStop(reason, msg)
 	if !c.relaying.Load() {
 		return
 	}
-	if c.out.cut(errorMessage(stopCode(reason), msg)) && c.upstream.writer.cut(c.track.busy) {
-		c.upstreamCut.Store(true)
-	}
+	c.out.cut(errorMessage(stopCode(reason), msg))
 }
 
 // stopCode is the SQLSTATE of the final FATAL for each way a session ends.

@@ -40,9 +40,10 @@ func (e *env) onlyLive() *session.Live {
 	return lives[0]
 }
 
-// TestTerminateCutsIdleSessionAtOnce checks that Terminate closes both
-// connections of an idle session itself, without the relay's goroutine.
-func TestTerminateCutsIdleSessionAtOnce(t *testing.T) {
+// TestTerminateCutsClientAtOnce checks that Terminate gives the client
+// its final error and closes it without the relay's goroutine, which then
+// ends the upstream connection.
+func TestTerminateCutsClientAtOnce(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.grantAccess("readwrite")
 	conn := e.pgxConnect("alice")
@@ -60,16 +61,16 @@ func TestTerminateCutsIdleSessionAtOnce(t *testing.T) {
 	if !errors.As(err, &pgErr) || pgErr.Severity != "FATAL" || !strings.Contains(pgErr.Message, "cut by the test") {
 		t.Fatalf("query after Terminate: %v, want the FATAL with Terminate's message", err)
 	}
-	waitFor(t, 10*time.Second, "the backend to end while the relay waits", func() bool {
+	release()
+	waitFor(t, 10*time.Second, "the backend to end after the relay's shutdown", func() bool {
 		return e.adminQuery(`SELECT count(*)::text FROM pg_stat_activity WHERE pid = $1`, pid) == "0"
 	})
-	release()
 	waitFor(t, 10*time.Second, "the session to end", func() bool { return len(e.registry.List()) == 0 })
 }
 
-// TestTerminateLeavesRunningStatementToRelay checks that Terminate does
-// not end an upstream connection that runs a statement, so the relay's
-// shutdown cancels the statement rather than letting it run on.
+// TestTerminateLeavesRunningStatementToRelay checks that a statement
+// running when Terminate cuts the client is cancelled by the relay's
+// shutdown, not left to run on.
 func TestTerminateLeavesRunningStatementToRelay(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.grantAccess("readwrite")

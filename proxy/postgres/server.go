@@ -30,8 +30,8 @@ var (
 	// closeTimeout bounds each write of the shutdown sequence: the final
 	// ErrorResponse to the client, the Terminate upstream.
 	closeTimeout = 2 * time.Second
-	// cutWriteTimeout bounds the same writes when Terminate makes them
-	// for the relay, from a goroutine that may end many sessions in turn.
+	// cutWriteTimeout bounds the final ErrorResponse when Terminate
+	// writes it, from a goroutine that may end many sessions in turn.
 	cutWriteTimeout = 20 * time.Millisecond
 	// cancelTimeout bounds a CancelRequest sent upstream.
 	cancelTimeout = 10 * time.Second

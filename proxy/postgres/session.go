@@ -241,7 +241,7 @@ func (c *clientConn) relay() {
 	// lets the other sessions that stop at the same instant close their
 	// clients first.
 	runtime.Gosched()
-	if c.track.busy() && !c.upstreamCut.Load() {
+	if c.track.busy() {
 		if err := c.cancelUpstream(context.Background()); err != nil {
 			c.log.Warn("cancelling the running statement failed", "err", err)
 		} else {
@@ -297,9 +297,6 @@ func (c *clientConn) keepUpstream() bool {
 	// client may use it. A cancel that arrives during the reset fails the
 	// reset, and the connection is not kept.
 	c.srv.cancels.unregister(c.cancelKey)
-	if !c.upstream.writer.retire() {
-		return false // Terminate cut the connection
-	}
 	if err := reset(c.upstream); err != nil {
 		c.log.Debug("upstream connection not reused", "err", err)
 		return false

@@ -168,37 +168,6 @@ func (w *upstreamWriter) terminate() {
 	}
 }
 
-// cut sends Terminate and closes the connection, from a goroutine other
-// than the relay's, unless a statement may be running (busy reports that)
-// or a write is in progress. It reports whether it did; otherwise the
-// relay's own shutdown cancels what runs and ends the connection. Like
-// clientWriter.cut, it waits at most cutWriteTimeout.
-func (w *upstreamWriter) cut(busy func() bool) bool {
-	if !w.mu.TryLock() {
-		return false
-	}
-	defer w.mu.Unlock()
-	if w.closed || w.partial || busy() {
-		return false
-	}
-	w.closed = true
-	w.conn.SetWriteDeadline(time.Now().Add(cutWriteTimeout))
-	w.conn.Write(terminateMessage)
-	w.conn.Close()
-	return true
-}
-
-// retire makes later writes and cuts fail without ending the connection,
-// which goes to the grant's pool. It reports whether the writer was still
-// open, that is, whether no cut closed the connection before.
-func (w *upstreamWriter) retire() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	open := !w.closed
-	w.closed = true
-	return open
-}
-
 // terminateMessage is the whole Terminate message.
 var terminateMessage = []byte{wire.MsgTerminate, 0, 0, 0, 4}
 
