@@ -61,8 +61,11 @@ ssh:
   # The memory workload opens many sessions from 127.0.0.1 at once.
   max_unauthenticated_per_source: 100
 postgres:
-  # Every benchmark path runs without TLS, so only the proxying differs.
+  # The benchmark paths run without TLS, so only the proxying differs,
+  # except the TLS workload, whose clients require it.
   insecure_allow_plaintext_on_loopback: true
+  tls:
+    self_signed: true
   max_connections_per_source: {{.MaxPerSource}}
 
 identities:

@@ -68,6 +68,7 @@ func TestPgbenchSpecArgs(t *testing.T) {
 		{pgbenchSpec{clients: 32, selectOnly: true}, "pgbench -S -c 32", "-n -T 10 -c 32 -j 2 -S"},
 		{pgbenchSpec{clients: 8}, "pgbench -c 8 (TPC-B-like)", "-n -T 10 -c 8 -j 2"},
 		{pgbenchSpec{clients: 8, selectOnly: true, reconnect: true}, "pgbench -C -S -c 8", "-n -T 10 -c 8 -j 2 -S -C"},
+		{pgbenchSpec{clients: 8, selectOnly: true, tls: true}, "pgbench -S -c 8 over TLS", "-n -T 10 -c 8 -j 2 -S"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

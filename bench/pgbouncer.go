@@ -126,7 +126,12 @@ func pgbouncerConfig(t *targets, dir string, port, maxClients int) string {
 		fmt.Sprintf("max_client_conn = %d", maxClients+100),
 		fmt.Sprintf("default_pool_size = %d", maxClients+10),
 		"server_tls_sslmode = disable",
-		"client_tls_sslmode = disable",
+		// Clients choose: the TLS workload requires TLS, the others
+		// disable it. The certificate is the benchmark server's own,
+		// readable by the OS user that runs both servers.
+		"client_tls_sslmode = allow",
+		"client_tls_cert_file = " + t.pg.CertFile,
+		"client_tls_key_file = " + filepath.Join(t.pg.DataDir, "server.key"),
 	}
 	return strings.Join(lines, "\n") + "\n"
 }

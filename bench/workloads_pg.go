@@ -24,6 +24,10 @@ type pgbenchSpec struct {
 	clients    int
 	selectOnly bool // -S: one SELECT by primary key per transaction
 	reconnect  bool // -C: a new connection per transaction
+	// tls makes pgbench require TLS on its own leg (PGSSLMODE=require).
+	// The proxies still reach PostgreSQL without it, so the run shows
+	// what TLS on the client leg costs each proxy.
+	tls bool
 }
 
 func (s pgbenchSpec) name() string {
@@ -39,7 +43,18 @@ func (s pgbenchSpec) name() string {
 	if !s.selectOnly {
 		b.WriteString(" (TPC-B-like)")
 	}
+	if s.tls {
+		b.WriteString(" over TLS")
+	}
 	return b.String()
+}
+
+// sslmode returns pgbench's PGSSLMODE.
+func (s pgbenchSpec) sslmode() string {
+	if s.tls {
+		return "require"
+	}
+	return "disable"
 }
 
 // threads returns pgbench's -j: one thread per client up to the 2 cores
@@ -90,6 +105,7 @@ func (h *harness) pgWorkloads() []workload {
 		{clients: 32, selectOnly: true},
 		{clients: 8},
 		{clients: 8, selectOnly: true, reconnect: true},
+		{clients: 8, selectOnly: true, tls: true},
 	}
 	if h.o.smoke {
 		specs = []pgbenchSpec{{clients: 8, selectOnly: true}}
@@ -105,6 +121,9 @@ func (h *harness) pgWorkloads() []workload {
 			},
 		}
 		w.command = strings.Replace(w.command, " -p 0 ", " -p PORT ", 1)
+		if s.tls {
+			w.command = "PGSSLMODE=require " + w.command
+		}
 		if !h.o.smoke {
 			w.warmup = func(ctx context.Context, path string) error {
 				_, err := h.runPgbench(ctx, s, path, pgWarmup)
@@ -138,7 +157,7 @@ func (h *harness) runPgbench(ctx context.Context, s pgbenchSpec, path string, d 
 	ctx, cancel := context.WithTimeout(ctx, d+pgbenchGrace)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "pgbench", s.args(d, p)...)
-	cmd.Env = append(os.Environ(), "PGPASSWORD="+p.password, "PGSSLMODE=disable", "PGCONNECT_TIMEOUT=30")
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+p.password, "PGSSLMODE="+s.sslmode(), "PGCONNECT_TIMEOUT=30")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return measurement{}, fmt.Errorf("pgbench %s: %w\n%s", strings.Join(s.args(d, p), " "), err, lastLines(string(out), 15))
