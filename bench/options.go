@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -21,11 +22,15 @@ var allGroups = []string{groupPG, groupSSH, groupLatency, groupMemory}
 
 // options are the command-line settings of one benchmark run.
 type options struct {
-	smoke    bool
-	only     []string
-	runCount int
-	duration time.Duration
-	scale    int
+	smoke bool
+	only  []string
+	// matchExpr is -match; match, compiled from it, is nil for every
+	// workload.
+	matchExpr string
+	match     *regexp.Regexp
+	runCount  int
+	duration  time.Duration
+	scale     int
 	// transferBytes is the size of each SSH upload and download.
 	transferBytes int64
 	// setupCount is the number of `ssh host true` logins per run.
@@ -72,6 +77,7 @@ func parseOptions(args []string) (options, error) {
 
 	fs.BoolVar(&o.smoke, "smoke", false, "quick check that every path runs: 1 run, 2 s each, a few workloads, smaller sizes; exits 1 if any path fails")
 	fs.StringVar(&only, "only", "", "comma-separated workload groups to run: pg, ssh, latency, memory (default: all)")
+	fs.StringVar(&o.matchExpr, "match", "", "run only the workloads whose name matches this regular expression, such as 'pgbench -S -c (8|32)$'")
 	fs.IntVar(&o.runCount, "runs", 0, fmt.Sprintf("runs of each path per workload, in alternation (default %d, -smoke 1)", fullRuns))
 	fs.DurationVar(&o.duration, "duration", 0, fmt.Sprintf("length of each pgbench run (default %v, -smoke %v)", fullDuration, smokeDuration))
 	fs.IntVar(&o.scale, "scale", 0, fmt.Sprintf("pgbench scale factor (default %d, -smoke %d)", fullScale, smokeScale))
@@ -94,6 +100,13 @@ func parseOptions(args []string) (options, error) {
 	}
 	if err := o.parseOnly(only); err != nil {
 		return o, err
+	}
+	if o.matchExpr != "" {
+		re, err := regexp.Compile(o.matchExpr)
+		if err != nil {
+			return o, fmt.Errorf("-match %q: %w", o.matchExpr, err)
+		}
+		o.match = re
 	}
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "docs" {
@@ -147,7 +160,7 @@ func (o *options) applyDefaults() {
 	if o.outDir == "" && !o.smoke {
 		o.outDir = "bench/results"
 	}
-	if !o.docsSet && !o.smoke && len(o.only) == 0 {
+	if !o.docsSet && !o.smoke && len(o.only) == 0 && o.match == nil {
 		o.docsPath = "docs/benchmarks.md"
 	}
 }

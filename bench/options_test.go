@@ -70,3 +70,19 @@ func TestParseOptionsRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestParseOptionsMatch(t *testing.T) {
+	o, err := parseOptions([]string{"-match", `pgbench -S -c (8|32)$`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.match.MatchString("pgbench -S -c 32") || o.match.MatchString("pgbench -S -c 8 over TLS") {
+		t.Errorf("-match selects the wrong workloads: %v", o.match)
+	}
+	if o.docsPath != "" {
+		t.Errorf("a run of some workloads writes the page %q, want none", o.docsPath)
+	}
+	if _, err := parseOptions([]string{"-match", "("}); err == nil || !strings.Contains(err.Error(), "-match") {
+		t.Errorf("an invalid -match gave %v, want an error naming -match", err)
+	}
+}

@@ -90,6 +90,9 @@ func (h *harness) measureAll(ctx context.Context) []WorkloadResult {
 			if ctx.Err() != nil {
 				return out
 			}
+			if h.o.match != nil && !h.o.match.MatchString(w.name) {
+				continue
+			}
 			h.log.Info("workload", "name", w.name, "paths", strings.Join(w.paths, " "))
 			out = append(out, r.measure(ctx, h.withProfile(w, h.profileDir)))
 		}

@@ -59,10 +59,11 @@ func (c *clientConn) run() bool {
 		c.endSession(file)
 		return false
 	}
+	// From here on, Terminate may cut the client itself.
+	c.relaying.Store(true)
 	// The relay gets a goroutine of its own, whose stack starts small.
 	// This one grew its stack for the login and the upstream connect, and
 	// would keep much of it for the whole session.
-	c.relaying.Store(true)
 	c.srv.wg.Go(func() {
 		c.relay()
 		c.endSession(file)

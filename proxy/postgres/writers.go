@@ -85,16 +85,16 @@ func (w *clientWriter) final(msg []byte) {
 // cut writes msg, when the connection is at a message boundary, and closes
 // the connection, from a goroutine other than the relay's. It does not
 // wait for the relay: while a relayed write is in progress it does
-// nothing and reports false, and the relay's own shutdown sends msg
-// later. Its own write waits at most cutWriteTimeout, because one caller
-// may cut many sessions in turn.
-func (w *clientWriter) cut(msg []byte) bool {
+// nothing, and the relay's own shutdown sends msg later. Its own write
+// waits at most cutWriteTimeout, because one caller may cut many sessions
+// in turn.
+func (w *clientWriter) cut(msg []byte) {
 	if !w.mu.TryLock() {
-		return false
+		return
 	}
 	defer w.mu.Unlock()
 	if w.closed {
-		return false
+		return
 	}
 	w.closed = true
 	if !w.partial {
@@ -102,7 +102,6 @@ func (w *clientWriter) cut(msg []byte) bool {
 		w.conn.Write(append(w.pending, msg...)) // the connection closes next
 	}
 	w.conn.Close()
-	return true
 }
 
 // upstreamWriter is the sink of the client-to-server pump. It notes client
