@@ -24,8 +24,8 @@ var allGroups = []string{groupPG, groupSSH, groupLatency, groupMemory}
 type options struct {
 	smoke bool
 	only  []string
-	// matchExpr is -match; match, compiled from it, is nil for every
-	// workload.
+	// matchExpr is the -match flag. match is compiled from it, and nil
+	// when every workload runs.
 	matchExpr string
 	match     *regexp.Regexp
 	runCount  int
@@ -104,7 +104,7 @@ func parseOptions(args []string) (options, error) {
 	if o.matchExpr != "" {
 		re, err := regexp.Compile(o.matchExpr)
 		if err != nil {
-			return o, fmt.Errorf("-match %q: %w", o.matchExpr, err)
+			return o, fmt.Errorf("-match %q is not a valid regular expression: %w", o.matchExpr, err)
 		}
 		o.match = re
 	}

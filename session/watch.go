@@ -16,7 +16,7 @@ type grantWatch struct {
 	cancel context.CancelFunc
 	lives  map[*Live]struct{} // guarded by Registry.mu
 	// ending is set by the first window-end timer of the grant's sessions,
-	// which terminates them all; guarded by Registry.mu.
+	// which terminates them all. Guarded by Registry.mu.
 	ending bool
 }
 

@@ -107,10 +107,10 @@ func (c *manualClock) due(at time.Time) []*manualTimer {
 	return out
 }
 
-// TestWindowEndClosesAllSessionsFromFirstTimer checks that the first
+// TestFirstWindowTimerEndsAll checks that the first
 // window-end timer of a grant's sessions to run terminates all of them,
 // not only its own session.
-func TestWindowEndClosesAllSessionsFromFirstTimer(t *testing.T) {
+func TestFirstWindowTimerEndsAll(t *testing.T) {
 	f := newFixture(t)
 	clk := &manualClock{now: start}
 	reg := session.New(session.Options{

@@ -58,8 +58,14 @@ func TestTerminateCutsClientAtOnce(t *testing.T) {
 	defer cancel()
 	_, err := conn.Exec(ctx, "select 1")
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Severity != "FATAL" || !strings.Contains(pgErr.Message, "cut by the test") {
-		t.Fatalf("query after Terminate: %v, want the FATAL with Terminate's message", err)
+	if !errors.As(err, &pgErr) {
+		t.Fatalf("query after Terminate: %v, want a PostgreSQL error", err)
+	}
+	if pgErr.Severity != "FATAL" {
+		t.Errorf("severity after Terminate = %s, want FATAL", pgErr.Severity)
+	}
+	if !strings.Contains(pgErr.Message, "cut by the test") {
+		t.Errorf("message after Terminate = %q, want Terminate's message", pgErr.Message)
 	}
 	release()
 	waitFor(t, 10*time.Second, "the backend to end after the relay's shutdown", func() bool {

@@ -161,7 +161,7 @@ func reset(up *upstream) error {
 		return err
 	}
 	r := bufio.NewReaderSize(up.conn, 512)
-	params, cloned := up.params, false // up.params may be shared; see paramSets
+	params, cloned := up.params, false // other connections may share the set (paramSets)
 	for {
 		typ, body, err := wire.ReadMessage(r, 1<<20)
 		if err != nil {

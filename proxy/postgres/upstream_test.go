@@ -27,8 +27,11 @@ func TestParamSetsShareEqualSets(t *testing.T) {
 		t.Error("the set of another target was shared")
 	}
 	changed := s.share("db-1", map[string]string{"TimeZone": "Europe/Paris", "server_version": "15.18"})
-	if sameMap(first, changed) || changed["TimeZone"] != "Europe/Paris" {
-		t.Errorf("a different set came back as %v", changed)
+	if sameMap(first, changed) {
+		t.Error("a different set of the same target came back as the first set")
+	}
+	if changed["TimeZone"] != "Europe/Paris" {
+		t.Errorf("TimeZone of the different set = %q, want Europe/Paris", changed["TimeZone"])
 	}
 }
 

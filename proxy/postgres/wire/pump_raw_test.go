@@ -30,7 +30,7 @@ func tcpPair(t *testing.T) (client, server *net.TCPConn) {
 	}
 	s := <-accepted
 	if s == nil {
-		t.Fatal("accept failed")
+		t.Fatal("accepting the loopback connection failed")
 	}
 	t.Cleanup(func() { c.Close(); s.Close() })
 	return c.(*net.TCPConn), s.(*net.TCPConn)
@@ -46,8 +46,11 @@ func TestPumpOverSocketRelaysUnchanged(t *testing.T) {
 	sink := &recordingSink{boundaries: ends, t: t}
 	var seen int
 	p := NewPump(server, sink, FrontendRules(8<<10), func(byte, []byte, bool) { seen++ }, DefaultBufferSize)
-	if p.raw == nil || p.idle != nil {
+	if p.raw == nil {
 		t.Fatal("a pump over a TCP connection does not read it through its RawConn")
+	}
+	if p.idle != nil {
+		t.Errorf("a pump over a TCP connection holds an idle buffer of %d bytes", len(p.idle))
 	}
 	parks := 0
 	parked := make(chan struct{}, 1)
@@ -96,8 +99,11 @@ func TestPumpOverSocketRelaysUnchanged(t *testing.T) {
 	if parks == 0 {
 		t.Error("the pump never waited for bytes, so the test did not cover waiting")
 	}
-	if p.buf != nil || p.pooled != nil {
+	if p.buf != nil {
 		t.Errorf("after Run the pump holds a buffer of %d bytes, want none", len(p.buf))
+	}
+	if p.pooled != nil {
+		t.Error("after Run the pump still holds a pooled buffer")
 	}
 }
 
@@ -147,13 +153,13 @@ func TestPumpOverSocketEndsInsideMessage(t *testing.T) {
 		t.Errorf("Run on a stream cut inside a message = %v, want io.ErrUnexpectedEOF", err)
 	}
 
-	_, server2 := tcpPair(t)
+	_, closing := tcpPair(t)
 	done := make(chan error, 1)
 	go func() {
-		done <- NewPump(server2, &recordingSink{t: t}, FrontendRules(1024), nil, DefaultBufferSize).Run()
+		done <- NewPump(closing, &recordingSink{t: t}, FrontendRules(1024), nil, DefaultBufferSize).Run()
 	}()
 	time.Sleep(10 * time.Millisecond)
-	server2.Close()
+	closing.Close()
 	select {
 	case err := <-done:
 		if !errors.Is(err, net.ErrClosed) {
