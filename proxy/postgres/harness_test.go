@@ -92,8 +92,18 @@ func sha(token string) string {
 // client connects with sslmode=disable and jitgate connects upstream with
 // tls: disable. The relay then reads both sockets through their RawConn
 // (see wire.NewPump), which TLS connections never do. make test runs the
-// relay's tests a second time this way.
+// package a second time this way, and tests of the TLS negotiation skip
+// themselves (needsTLS).
 const plainLegsEnv = "JITGATE_TEST_PG_PLAIN_LEGS"
+
+// needsTLS skips a test of the TLS negotiation itself when the tests run
+// on plain legs, which have none.
+func needsTLS(t *testing.T) {
+	t.Helper()
+	if os.Getenv(plainLegsEnv) == "1" {
+		t.Skip("tests the TLS negotiation, and " + plainLegsEnv + " turns TLS off")
+	}
+}
 
 // newEnv starts PostgreSQL (shared per test binary), a fresh database with
 // table t, and a front door on 127.0.0.1 for target "app".

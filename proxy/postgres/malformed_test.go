@@ -85,6 +85,7 @@ func authRaw(t *testing.T, c net.Conn, db string) {
 }
 
 func TestMalformedInputs(t *testing.T) {
+	needsTLS(t)
 	e := newEnv(t, envOptions{})
 	e.grantAccess("readwrite")
 	tests := []struct {
@@ -247,6 +248,7 @@ func TestMalformedInputs(t *testing.T) {
 }
 
 func TestConnectionsPerSource(t *testing.T) {
+	needsTLS(t)
 	e := newEnv(t, envOptions{perSource: 2})
 	// Two connections that never finish their start-up take both places.
 	e.dialRaw()

@@ -18,6 +18,7 @@ import (
 )
 
 func TestStartupSSLModes(t *testing.T) {
+	needsTLS(t)
 	e := newEnv(t, envOptions{})
 	e.grantAccess("readwrite")
 	rootCert := filepath.Join(e.stateDir, selfSignedCertFile)
@@ -100,6 +101,7 @@ func readN(t *testing.T, r io.Reader, n int) []byte {
 // TestStartupRawNegotiation sends the bytes of the documented repro:
 // GSSENCRequest, SSLRequest, then a StartupMessage inside TLS.
 func TestStartupRawNegotiation(t *testing.T) {
+	needsTLS(t)
 	e := newEnv(t, envOptions{})
 	c := e.dialRaw()
 	c.Write([]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30})
@@ -124,6 +126,7 @@ func TestStartupRawNegotiation(t *testing.T) {
 }
 
 func TestStartupDirectTLS(t *testing.T) {
+	needsTLS(t)
 	e := newEnv(t, envOptions{})
 	e.grantAccess("readwrite")
 
@@ -150,6 +153,7 @@ func TestStartupDirectTLS(t *testing.T) {
 }
 
 func TestStartupChannelBinding(t *testing.T) {
+	needsTLS(t)
 	e := newEnv(t, envOptions{})
 	e.grantAccess("readwrite")
 	tests := []struct {
@@ -235,6 +239,7 @@ func startPsqlEnv(t *testing.T, user, dsn, stdin string, env []string) *psqlRun 
 }
 
 func TestStartupProtocolNegotiation(t *testing.T) {
+	needsTLS(t)
 	e := newEnv(t, envOptions{})
 	e.grantAccess("readwrite")
 	conn := e.pgxConnect("alice", "max_protocol_version=3.2")
