@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"os"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,4 +64,39 @@ func TestIdleSessionGoroutines(t *testing.T) {
 	// spans, so ten sessions read anywhere from 0 to 16 KiB each. With 40
 	// sessions, about 11.5 KiB each were measured once the relay got a
 	// goroutine of its own, and 18 KiB before.
+}
+
+// TestPlainLegsReadRawSockets checks that on plain legs both connections
+// of a session are sockets that the relay can read through their RawConn,
+// so an idle session holds no read buffer (see wire.NewPump). A wrapper
+// around either connection would quietly bring the buffers back.
+func TestPlainLegsReadRawSockets(t *testing.T) {
+	if os.Getenv(plainLegsEnv) != "1" {
+		t.Skip("needs " + plainLegsEnv + "=1: TLS connections are read through crypto/tls")
+	}
+	e := newEnv(t, envOptions{})
+	e.grantAccess("readwrite")
+	conn := e.pgxConnect("alice")
+	if _, err := conn.Exec(context.Background(), "select 1"); err != nil {
+		t.Fatal(err)
+	}
+
+	e.srv.mu.Lock()
+	defer e.srv.mu.Unlock()
+	relaying := 0
+	for c := range e.srv.conns {
+		if !c.relaying.Load() {
+			continue
+		}
+		relaying++
+		if _, ok := c.conn.(syscall.Conn); !ok {
+			t.Errorf("the client connection is a %T, not a plain socket", c.conn)
+		}
+		if _, ok := c.upstream.conn.(syscall.Conn); !ok {
+			t.Errorf("the upstream connection is a %T, not a plain socket", c.upstream.conn)
+		}
+	}
+	if relaying != 1 {
+		t.Errorf("relaying sessions = %d, want 1", relaying)
+	}
 }
