@@ -51,7 +51,9 @@ type clientConn struct {
 	liveMu   sync.Mutex
 	ending   bool
 	upstream *upstream
-	// relaying is set once the relay may start, after upstream is set.
+	// relaying is set once the relay may start, after upstream is set, and
+	// cleared when the relay's client side stops. While it is set,
+	// Terminate cuts the client itself.
 	relaying atomic.Bool
 	track    tracker
 	capture  *capture
@@ -293,7 +295,7 @@ func (c *clientConn) Warn(msg string) {
 func (c *clientConn) Terminate(reason session.Reason, msg string) {
 	c.requestStop(reason, msg)
 	if !c.relaying.Load() {
-		return
+		return // the relay's own shutdown, or start-up, sends the message
 	}
 	c.out.cut(errorMessage(stopCode(reason), msg))
 }

@@ -212,6 +212,10 @@ func (c *clientConn) relay() {
 	stopWake := context.AfterFunc(c.ctx, func() { c.conn.SetReadDeadline(time.Now()) })
 	defer stopWake()
 	clientErr := c.clientPump().Run()
+	// From here on the shutdown below sends the final message. A
+	// Terminate it causes itself, such as after the server's own FATAL,
+	// must not send another.
+	c.relaying.Store(false)
 	if hook := c.srv.relayStopped.Load(); hook != nil {
 		(*hook)()
 	}

@@ -1,12 +1,16 @@
 package postgres
 
 import (
+	"bufio"
 	"context"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/jitgate/jitgate/proxy/postgres/wire"
 	"github.com/jitgate/jitgate/store"
 )
 
@@ -69,4 +73,51 @@ func TestVanishServerTerminatesBackend(t *testing.T) {
 		ss, _ := e.store.Sessions(t.Context(), store.SessionFilter{GrantID: g.ID, States: []store.SessionState{store.SessionClosed}})
 		return len(ss) == 1 && ss[0].EndReason == "error"
 	})
+}
+
+// TestServerFatalReachesClientAlone checks that when the database ends a
+// backend with a FATAL, the client gets that FATAL and no second one of
+// jitgate's.
+func TestServerFatalReachesClientAlone(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.grantAccess("readwrite")
+	conn := e.pgxConnect("alice")
+	if _, err := conn.Exec(context.Background(), "select 1"); err != nil {
+		t.Fatal(err)
+	}
+	hc, err := conn.PgConn().Hijack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hc.Conn.Close()
+	const q = "select pg_sleep(60)"
+	query, err := (&pgproto3.Query{String: q}).Encode(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hc.Conn.Write(query); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "pg_sleep running", func() bool { return e.sleeping(q) == "1" })
+	e.adminQuery(`SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity WHERE query = $1`, q)
+
+	hc.Conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(hc.Conn)
+	var errs []string
+	for {
+		typ, body, err := wire.ReadMessage(r, 1<<20)
+		if err != nil {
+			break
+		}
+		if typ == wire.MsgErrorResponse {
+			f, _ := wire.DecodeError(body)
+			errs = append(errs, f.Severity+" "+f.Code+" "+f.Message)
+		}
+	}
+	if len(errs) != 1 {
+		t.Fatalf("the client got %d errors, want the server's FATAL only: %q", len(errs), errs)
+	}
+	if !strings.HasPrefix(errs[0], "FATAL 57P01") {
+		t.Errorf("the client got %q, want the server's FATAL 57P01", errs[0])
+	}
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -97,9 +98,16 @@ func (w *clientWriter) cut(msg []byte) {
 		return
 	}
 	w.closed = true
-	if !w.partial {
+	if !w.partial && len(msg) > 0 {
 		w.conn.SetWriteDeadline(time.Now().Add(cutWriteTimeout))
 		w.conn.Write(append(w.pending, msg...)) // the connection closes next
+	}
+	// A TLS connection's Close first sends close_notify, waiting up to
+	// 5 s for a client that stopped reading. Closing the socket under it
+	// skips that wait.
+	if tc, ok := w.conn.(*tls.Conn); ok {
+		tc.NetConn().Close()
+		return
 	}
 	w.conn.Close()
 }
