@@ -283,9 +283,9 @@ func (c *clientConn) Warn(msg string) {
 	}
 }
 
-// Terminate implements session.Conn. Once the relay runs, it cuts the
-// client from the caller's goroutine: the client gets the final error and
-// is closed. The relay then finds its reads failing and does the rest: it
+// Terminate implements session.Conn. While the relay reads the client, it
+// cuts the client from the caller's goroutine: the client gets the final
+// error and is closed. The relay then finds its reads failing and does the rest: it
 // cancels a running statement, ends the upstream connection and records
 // the end. When a window ends for many sessions at once, every client is
 // closed in one pass, before the first backend starts to exit and takes
