@@ -69,7 +69,7 @@ func (c *clientConn) connectUpstream() (*upstream, error) {
 	if c.roleAcquired {
 		c.poolKey = poolKey(role.Name, c.req.database, c.req.forward)
 		if up := c.srv.roles.takeIdle(c.grant.ID, c.poolKey); up != nil {
-			up.writer = &upstreamWriter{conn: up.conn}
+			up.writer = newUpstreamWriter(up.conn)
 			c.log.Info("idle upstream connection reused", "upstream_pid", up.key.pid)
 			return up, nil
 		}
@@ -100,7 +100,7 @@ func (c *clientConn) connectUpstream() (*upstream, error) {
 		txStatus: hc.TxStatus,
 		key:      upstreamKey{addr: hc.Conn.RemoteAddr().String(), tls: hc.TLSConfig, pid: hc.PID, secret: hc.SecretKey},
 	}
-	up.writer = &upstreamWriter{conn: hc.Conn}
+	up.writer = newUpstreamWriter(hc.Conn)
 	return up, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,9 @@ import (
 // server message is only partly written waits until it is complete.
 type clientWriter struct {
 	conn net.Conn
+	// relayed is the writer of the relayed messages: conn itself, or a
+	// raw writer of conn's socket when it is a plain one.
+	relayed io.Writer
 
 	// mu guards the fields below and is held during each write.
 	mu      sync.Mutex
@@ -26,7 +30,9 @@ type clientWriter struct {
 	closed  bool
 }
 
-func newClientWriter(conn net.Conn) *clientWriter { return &clientWriter{conn: conn} }
+func newClientWriter(conn net.Conn) *clientWriter {
+	return &clientWriter{conn: conn, relayed: wire.NewSocketWriter(conn)}
+}
 
 // WriteFrames implements wire.Sink for the server-to-client pump.
 func (w *clientWriter) WriteFrames(b []byte, atBoundary bool) error {
@@ -35,7 +41,7 @@ func (w *clientWriter) WriteFrames(b []byte, atBoundary bool) error {
 	if w.closed {
 		return net.ErrClosed
 	}
-	if _, err := w.conn.Write(b); err != nil {
+	if _, err := w.relayed.Write(b); err != nil {
 		return err
 	}
 	w.partial = !atBoundary
@@ -118,8 +124,10 @@ func (w *clientWriter) cut(msg []byte) {
 // connection can serve another client; the session's end sends it when
 // the connection is not reused.
 type upstreamWriter struct {
-	conn  net.Conn
-	touch func()
+	conn net.Conn
+	// relayed is the writer of the relayed messages, as in clientWriter.
+	relayed io.Writer
+	touch   func()
 	// clientDone reports whether the client sent Terminate.
 	clientDone func() bool
 
@@ -127,6 +135,10 @@ type upstreamWriter struct {
 	mu      sync.Mutex
 	partial bool
 	closed  bool
+}
+
+func newUpstreamWriter(conn net.Conn) *upstreamWriter {
+	return &upstreamWriter{conn: conn, relayed: wire.NewSocketWriter(conn)}
 }
 
 // WriteFrames implements wire.Sink.
@@ -142,7 +154,7 @@ func (w *upstreamWriter) WriteFrames(b []byte, atBoundary bool) error {
 	}
 	var err error
 	if len(b) > 0 {
-		_, err = w.conn.Write(b)
+		_, err = w.relayed.Write(b)
 	}
 	w.partial = !atBoundary
 	w.mu.Unlock()

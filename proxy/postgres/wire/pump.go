@@ -166,18 +166,13 @@ func (p *Pump) Run() error {
 // after the socket is ready.
 func (p *Pump) readRaw() (int, error) {
 	var n int
-	var readErr error
+	var errno syscall.Errno
 	err := p.raw.Read(func(fd uintptr) bool {
 		if p.pooled == nil {
 			p.take()
 		}
-		for {
-			n, readErr = syscall.Read(int(fd), p.buf)
-			if readErr != syscall.EINTR {
-				break
-			}
-		}
-		if readErr == syscall.EAGAIN {
+		n, errno = rawRead(fd, p.buf)
+		if errno == syscall.EAGAIN {
 			p.release()
 			if p.parked != nil {
 				p.parked()
@@ -189,8 +184,8 @@ func (p *Pump) readRaw() (int, error) {
 	switch {
 	case err != nil:
 		return 0, err // a deadline or a closed connection
-	case readErr != nil:
-		return 0, os.NewSyscallError("read", readErr)
+	case errno != 0:
+		return 0, os.NewSyscallError("read", errno)
 	case n == 0:
 		return 0, io.EOF
 	}

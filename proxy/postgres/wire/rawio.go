@@ -1,0 +1,95 @@
+package wire
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"unsafe"
+)
+
+// The relay reads and writes plain sockets with syscall.RawSyscall.
+// syscall.Syscall marks the thread as possibly blocked, and when every P is
+// idle that wakes the runtime's monitor thread (sysmon). Under one pgbench
+// client those wake-ups cost more CPU than the relaying. A non-blocking
+// socket call returns at once, so the runtime needs no notice of it, and
+// the netpoller still does all the waiting.
+
+// rawRead reads fd, which must be non-blocking, into b.
+func rawRead(fd uintptr, b []byte) (int, syscall.Errno) {
+	for {
+		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+		switch errno {
+		case 0:
+			return int(n), 0
+		case syscall.EINTR:
+			continue
+		}
+		return 0, errno
+	}
+}
+
+// rawWrite writes b to fd, which must be non-blocking, once.
+func rawWrite(fd uintptr, b []byte) (int, syscall.Errno) {
+	for {
+		n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+		switch errno {
+		case 0:
+			return int(n), 0
+		case syscall.EINTR:
+			continue
+		}
+		return 0, errno
+	}
+}
+
+// socketWriter writes a plain socket through its syscall.RawConn.
+type socketWriter struct {
+	raw syscall.RawConn
+}
+
+// NewSocketWriter returns a writer of conn that writes a plain socket (a
+// syscall.Conn, such as *net.TCPConn) with raw system calls, and conn
+// itself for any other connection, TLS among them. The writer honours
+// conn's write deadline and returns the same errors for a deadline and a
+// closed connection as conn.Write.
+func NewSocketWriter(conn net.Conn) io.Writer {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return conn
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return conn
+	}
+	return &socketWriter{raw: raw}
+}
+
+// Write writes all of b, waiting for the socket to take more when its
+// buffer is full.
+func (w *socketWriter) Write(b []byte) (int, error) {
+	var written int
+	var errno syscall.Errno
+	err := w.raw.Write(func(fd uintptr) bool {
+		for written < len(b) {
+			var n int
+			n, errno = rawWrite(fd, b[written:])
+			switch {
+			case errno == syscall.EAGAIN:
+				errno = 0
+				return false
+			case errno != 0:
+				return true
+			}
+			written += n
+		}
+		return true
+	})
+	switch {
+	case err != nil:
+		return written, err
+	case errno != 0:
+		return written, os.NewSyscallError("write", errno)
+	}
+	return written, nil
+}
