@@ -283,21 +283,23 @@ func (c *clientConn) Warn(msg string) {
 	}
 }
 
-// Terminate implements session.Conn. While the relay reads the client, it
-// cuts the client from the caller's goroutine: the client gets the final
-// error and is closed. The relay then finds its reads failing and does the rest: it
-// cancels a running statement, ends the upstream connection and records
-// the end. When a window ends for many sessions at once, every client is
-// closed in one pass, before the first backend starts to exit and takes
-// a core. The upstream connections stay with the relays, because closing
-// them in the same pass was no faster: each wakes a backend, and the
-// backends' exits then hold up the pass.
+// Terminate implements session.Conn. While the relay runs, it ends both
+// connections from the caller's goroutine: the client gets the final error
+// and EOF, and the backend gets Terminate and EOF. The relay then finds its
+// reads failing and does the rest: it cancels a running statement, closes
+// the sockets and records the end. Neither end waits for the relay's
+// goroutines, so a window end that stops many sessions in one pass closes
+// them all before the first backend starts to exit and takes a core.
 func (c *clientConn) Terminate(reason session.Reason, msg string) {
 	c.requestStop(reason, msg)
 	if !c.relaying.Load() {
 		return // the relay's own shutdown, or start-up, sends the message
 	}
 	c.out.cut(errorMessage(stopCode(reason), msg))
+	// The relay still runs its client side, so it has not handed the
+	// upstream connection to another session, and the stop just requested
+	// keeps it from doing so.
+	c.upstream.writer.cut()
 }
 
 // stopCode is the SQLSTATE of the final FATAL for each way a session ends.

@@ -40,10 +40,10 @@ func (e *env) onlyLive() *session.Live {
 	return lives[0]
 }
 
-// TestTerminateCutsClientAtOnce checks that Terminate gives the client
-// its final error and closes it without the relay's goroutine, which then
-// ends the upstream connection.
-func TestTerminateCutsClientAtOnce(t *testing.T) {
+// TestTerminateCutsBothSidesAtOnce checks that Terminate gives the client
+// its final error and ends the upstream connection, whose backend then
+// exits, without the relay's goroutine.
+func TestTerminateCutsBothSidesAtOnce(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.grantAccess("readwrite")
 	conn := e.pgxConnect("alice")
@@ -67,10 +67,10 @@ func TestTerminateCutsClientAtOnce(t *testing.T) {
 	if !strings.Contains(pgErr.Message, "cut by the test") {
 		t.Errorf("message after Terminate = %q, want Terminate's message", pgErr.Message)
 	}
-	release()
-	waitFor(t, 10*time.Second, "the backend to end after the relay's shutdown", func() bool {
+	waitFor(t, 10*time.Second, "the backend to end while the relay is held", func() bool {
 		return e.adminQuery(`SELECT count(*)::text FROM pg_stat_activity WHERE pid = $1`, pid) == "0"
 	})
+	release()
 	waitFor(t, 10*time.Second, "the session to end", func() bool { return len(e.registry.List()) == 0 })
 }
 

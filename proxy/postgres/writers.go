@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jitgate/jitgate/proxy/postgres/wire"
@@ -89,8 +90,8 @@ func (w *clientWriter) final(msg []byte) {
 	w.conn.Write(msg) // the connection closes next; an error changes nothing
 }
 
-// cut writes msg, when the connection is at a message boundary, and closes
-// the connection, from a goroutine other than the relay's. It does not
+// cut writes msg, when the connection is at a message boundary, and shuts
+// the connection down, from a goroutine other than the relay's. It does not
 // wait for the relay: while a relayed write is in progress it does
 // nothing, and the relay's own shutdown sends msg later. Its own write
 // waits at most cutWriteTimeout, because one caller may cut many sessions
@@ -108,14 +109,7 @@ func (w *clientWriter) cut(msg []byte) {
 		w.conn.SetWriteDeadline(time.Now().Add(cutWriteTimeout))
 		w.conn.Write(append(w.pending, msg...)) // the connection closes next
 	}
-	// A TLS connection's Close first sends close_notify, waiting up to
-	// 5 s for a client that stopped reading. Closing the socket under it
-	// skips that wait.
-	if tc, ok := w.conn.(*tls.Conn); ok {
-		tc.NetConn().Close()
-		return
-	}
-	w.conn.Close()
+	shutdown(w.conn)
 }
 
 // upstreamWriter is the sink of the client-to-server pump. It notes client
@@ -185,6 +179,49 @@ func (w *upstreamWriter) terminate() {
 	if !w.partial {
 		w.conn.Write(terminateMessage)
 	}
+}
+
+// cut sends Terminate when the connection is at a message boundary and
+// shuts the connection down, from a goroutine other than the relay's. While a
+// relayed write is in progress it does nothing, and the relay's shutdown
+// ends the connection later. Its write waits at most cutWriteTimeout.
+func (w *upstreamWriter) cut() {
+	if !w.mu.TryLock() {
+		return
+	}
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	w.closed = true
+	if !w.partial {
+		w.conn.SetWriteDeadline(time.Now().Add(cutWriteTimeout))
+		w.conn.Write(terminateMessage) // the connection closes next
+	}
+	shutdown(w.conn)
+}
+
+// shutdown ends conn's socket in both directions for the cuts: the peer
+// reads EOF and the relay's read of conn fails at once. Close would also
+// wait until the relay's goroutine, parked in a read, runs and lets go of
+// the socket, and a cut that ends many sessions in turn would wait for
+// each. The socket is shut down under a TLS connection too, which skips
+// crypto/tls's wait of up to 5 s to send close_notify to a client that
+// stopped reading. The relay closes conn afterwards. A conn that is not a
+// socket is closed.
+func shutdown(conn net.Conn) {
+	if tc, ok := conn.(*tls.Conn); ok {
+		conn = tc.NetConn()
+	}
+	if sc, ok := conn.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			err = raw.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
+			if err == nil {
+				return
+			}
+		}
+	}
+	conn.Close()
 }
 
 // terminateMessage is the whole Terminate message.

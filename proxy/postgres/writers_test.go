@@ -1,7 +1,10 @@
 package postgres
 
 import (
+	"bytes"
 	"crypto/tls"
+	"errors"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -70,5 +73,75 @@ func TestCutSkipsCloseNotifyWait(t *testing.T) {
 	newClientWriter(server).cut(errorMessage(codeConnectionFailure, "cut"))
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("cut took %v with a client that stopped reading, want well under 1s", took)
+	}
+}
+
+// tcpPair returns the two ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (proxySide, peer net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	peer, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxySide = <-accepted
+	if proxySide == nil {
+		t.Fatal("accepting the loopback connection failed")
+	}
+	t.Cleanup(func() { proxySide.Close(); peer.Close() })
+	return proxySide, peer
+}
+
+// TestCutsEndSocketAndWakeReader checks both cuts on a real socket that a
+// relay goroutine is reading. The peer must get the final message and then
+// EOF. The parked read must end with EOF at once, which shows that the cut
+// did not wait for that goroutine.
+func TestCutsEndSocketAndWakeReader(t *testing.T) {
+	final := errorMessage(codeConnectionFailure, "cut")
+	cases := []struct {
+		name string
+		cut  func(net.Conn)
+		want []byte
+	}{
+		{"client", func(c net.Conn) { newClientWriter(c).cut(final) }, final},
+		{"upstream", func(c net.Conn) { newUpstreamWriter(c).cut() }, terminateMessage},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			proxySide, peer := tcpPair(t)
+			readErr := make(chan error, 1)
+			go func() {
+				_, err := proxySide.Read(make([]byte, 16))
+				readErr <- err
+			}()
+			time.Sleep(20 * time.Millisecond) // let the read park
+
+			tc.cut(proxySide)
+			select {
+			case err := <-readErr:
+				if !errors.Is(err, io.EOF) {
+					t.Errorf("the parked read ended with %v, want io.EOF", err)
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatal("the parked read still waits 2s after the cut")
+			}
+			peer.SetReadDeadline(time.Now().Add(2 * time.Second))
+			got, err := io.ReadAll(peer)
+			if err != nil {
+				t.Fatalf("the peer's read after the cut: %v, want the message and EOF", err)
+			}
+			if !bytes.Equal(got, tc.want) {
+				t.Errorf("the peer read %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
