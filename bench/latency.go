@@ -58,7 +58,38 @@ func (h *harness) latencyWorkloads() []workload {
 			paths:   []string{pathJitgate}, latency: true, rounds: 1,
 			run: h.runWindowEnd,
 		},
+		{
+			name: windowEndOwnCore, group: groupLatency, unit: "ms", better: lowerIsBetter,
+			command: fmt.Sprintf("the same as the workload above, with jitgate pinned to one CPU and PostgreSQL to the other, as with the database on a host of its own; %d connections", n),
+			paths:   []string{pathJitgate}, latency: true, rounds: 1,
+			run: h.runWindowEndOwnCore,
+		},
 	}
+}
+
+// windowEndOwnCore names the window-end workload that gives jitgate a CPU
+// of its own.
+const windowEndOwnCore = "window end to both sockets closed, jitgate on a core of its own"
+
+// runWindowEndOwnCore runs the window-end workload with jitgate on one
+// CPU and PostgreSQL on the other. On shared cores, the backends that exit
+// at the window end compete with jitgate for the CPU it needs to close the
+// other connections. In production the database runs on another host,
+// which this split imitates. The harness may run on both CPUs, and
+// the direct baseline of this run has PostgreSQL on its one CPU too.
+func (h *harness) runWindowEndOwnCore(ctx context.Context, path string) (measurement, error) {
+	if h.jg.pgErr != nil {
+		return measurement{}, h.jg.pgErr
+	}
+	split, err := splitCores(h.t.pg.PID(), h.jg.pid())
+	if err != nil {
+		return measurement{}, err
+	}
+	m, err := h.runWindowEnd(ctx, path)
+	if undoErr := split.undo(); undoErr != nil {
+		h.log.Warn("giving the processes every CPU back failed; later workloads may run pinned", "err", undoErr)
+	}
+	return m, err
 }
 
 // runApprovalLatency measures latencySamples held connections, one at a
@@ -158,9 +189,10 @@ type heldConn struct {
 	// upstreamPort is the port of the backend's peer: jitgate's side of
 	// the upstream connection, or the client's own for a direct one.
 	upstreamPort int
-	closed       chan struct{} // closed when the client socket reads EOF
-	closedAt     time.Time     // set before closed is closed
-	net          net.Conn
+	// clientPort is the client socket's local port.
+	clientPort int
+	closed     chan struct{} // closed when the client socket reads EOF
+	net        net.Conn
 }
 
 // runWindowEnd opens latencySamples connections under one grant with a
@@ -191,12 +223,12 @@ func (h *harness) runWindowEnd(ctx context.Context, path string) (measurement, e
 		return measurement{}, fmt.Errorf("opening %d connections took past the window end; raise windowPerConn", n)
 	}
 
-	var sockets map[int]time.Time
+	var sockets closeTimes
 	var socketsErr error
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		sockets, socketsErr = watchUpstreamSockets(ctx, h.t.pg.Port, conns, grant.End)
+		sockets, socketsErr = watchSockets(ctx, h.t.pg.Port, h.setup.ports.postgres, conns, grant.End)
 	}()
 	exited, err := h.watchBackends(ctx, conns, grant.End)
 	<-watched
@@ -211,8 +243,8 @@ func (h *harness) runWindowEnd(ctx context.Context, path string) (measurement, e
 		case <-time.After(time.Until(grant.End.Add(closeWait))):
 			return measurement{}, fmt.Errorf("a client socket was still open %v after the window end", closeWait)
 		}
-		client := c.closedAt.Sub(grant.End)
-		upstream := sockets[c.upstreamPort].Sub(grant.End)
+		client := sockets.client[c.clientPort].Sub(grant.End)
+		upstream := sockets.upstream[c.upstreamPort].Sub(grant.End)
 		clientMS = append(clientMS, ms(client))
 		upstreamMS = append(upstreamMS, ms(upstream))
 		backendMS = append(backendMS, ms(exited[c.backendPID].Sub(grant.End)))
@@ -271,15 +303,24 @@ func (h *harness) directBackendExit(ctx context.Context, n int) (Summary, error)
 	return summarizeLatency(samples), nil
 }
 
-// watchUpstreamSockets waits until just before end, then reads the
-// kernel's TCP table every upstreamPollPause and returns, for each
-// connection of conns, when the backend's socket was first seen out of
-// ESTABLISHED: the instant jitgate's close reached it.
-func watchUpstreamSockets(ctx context.Context, pgPort int, conns []*heldConn, end time.Time) (map[int]time.Time, error) {
+// closeTimes are the instants, read from the kernel's TCP table, when the
+// sockets of the held connections were first seen out of ESTABLISHED.
+type closeTimes struct {
+	upstream map[int]time.Time // by the upstream connection's port at jitgate
+	client   map[int]time.Time // by the client socket's local port
+}
+
+// watchSockets waits until just before end, then reads the kernel's TCP
+// table every upstreamPollPause until every socket of conns has left
+// ESTABLISHED on both legs. The backend's socket leaves it when jitgate's
+// FIN reaches PostgreSQL, and the client's when jitgate's FIN reaches the
+// client. Reading the table rather than waiting for the harness's own
+// readers keeps the client times free of the harness's scheduling.
+func watchSockets(ctx context.Context, pgPort, proxyPort int, conns []*heldConn, end time.Time) (closeTimes, error) {
 	select {
 	case <-time.After(time.Until(end.Add(-100 * time.Millisecond))):
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return closeTimes{}, ctx.Err()
 	}
 	// The backends that jitgate's closes wake take both cores while they
 	// exit, and a reader that waits for the CPU behind them would note
@@ -293,25 +334,32 @@ func watchUpstreamSockets(ctx context.Context, pgPort int, conns []*heldConn, en
 		slog.Debug("the socket reader runs at the default priority", "err", err)
 	}
 
-	closed := map[int]time.Time{}
-	open := map[int]bool{}
+	t := closeTimes{upstream: map[int]time.Time{}, client: map[int]time.Time{}}
+	upstreamOpen, clientOpen := map[int]bool{}, map[int]bool{}
 	deadline := end.Add(closeWait)
-	for len(closed) < len(conns) {
+	for len(t.upstream) < len(conns) || len(t.client) < len(conns) {
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%d upstream connections still open %v after the window end", len(conns)-len(closed), closeWait)
+			return closeTimes{}, fmt.Errorf("%d upstream and %d client sockets still open %v after the window end",
+				len(conns)-len(t.upstream), len(conns)-len(t.client), closeWait)
 		}
-		if err := establishedPeers(pgPort, open); err != nil {
-			return nil, err
+		if err := establishedPeers(pgPort, upstreamOpen); err != nil {
+			return closeTimes{}, err
+		}
+		if err := establishedLocals(proxyPort, clientOpen); err != nil {
+			return closeTimes{}, err
 		}
 		now := time.Now()
 		for _, c := range conns {
-			if _, seen := closed[c.upstreamPort]; !seen && !open[c.upstreamPort] {
-				closed[c.upstreamPort] = now
+			if _, seen := t.upstream[c.upstreamPort]; !seen && !upstreamOpen[c.upstreamPort] {
+				t.upstream[c.upstreamPort] = now
+			}
+			if _, seen := t.client[c.clientPort]; !seen && !clientOpen[c.clientPort] {
+				t.client[c.clientPort] = now
 			}
 		}
 		time.Sleep(upstreamPollPause)
 	}
-	return closed, nil
+	return t, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -373,9 +421,11 @@ func openOne(ctx context.Context, dsn string) (*heldConn, error) {
 		return nil, err
 	}
 	c := &heldConn{backendPID: pid, upstreamPort: int(port), closed: make(chan struct{}), net: hijacked.Conn}
+	if addr, ok := c.net.LocalAddr().(*net.TCPAddr); ok {
+		c.clientPort = addr.Port
+	}
 	go func() {
 		_, _ = io.Copy(io.Discard, c.net) // returns at EOF or a reset
-		c.closedAt = time.Now()
 		close(c.closed)
 	}()
 	return c, nil

@@ -228,7 +228,7 @@ func writeLatencyTable(b *strings.Builder, ws []WorkloadResult) {
 			continue
 		}
 		med := func(key string) string { return formatNumber(extra[key].Median) }
-		fmt.Fprintf(b, "%s, by side: client socket EOF p50 %s ms, p99 %s ms; upstream connection closed p50 %s ms, p99 %s ms.", w.Name,
+		fmt.Fprintf(b, "%s, by side: client socket closed (jitgate's FIN arrived) p50 %s ms, p99 %s ms; upstream connection closed p50 %s ms, p99 %s ms.", w.Name,
 			med("client_closed_p50_ms"), med("client_closed_p99_ms"), med("upstream_closed_p50_ms"), med("upstream_closed_p99_ms"))
 		if _, ok := extra["backend_gone_p50_ms"]; ok {
 			fmt.Fprintf(b, " The backend processes were gone from pg_stat_activity at p50 %s ms, p99 %s ms after the window end.", med("backend_gone_p50_ms"), med("backend_gone_p99_ms"))

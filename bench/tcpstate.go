@@ -16,12 +16,24 @@ import (
 // reading once a benchmark has left thousands of sockets in TIME_WAIT.
 func establishedPeers(localPort int, into map[int]bool) error {
 	clear(into)
-	for _, family := range []uint8{syscall.AF_INET, syscall.AF_INET6} {
-		if err := dumpEstablished(family, localPort, into); err != nil {
-			return err
+	return dumpEstablished(func(local, remote int) {
+		if local == localPort {
+			into[remote] = true
 		}
-	}
-	return nil
+	})
+}
+
+// establishedLocals returns the local ports of the ESTABLISHED TCP sockets
+// whose remote port is remotePort, read as establishedPeers reads them.
+// The window-end workload uses it to see the instant a client socket gets
+// jitgate's FIN, whatever the harness's goroutine that reads it is doing.
+func establishedLocals(remotePort int, into map[int]bool) error {
+	clear(into)
+	return dumpEstablished(func(local, remote int) {
+		if remote == remotePort {
+			into[local] = true
+		}
+	})
 }
 
 // Constants of sock_diag(7) that package syscall lacks.
@@ -32,9 +44,19 @@ const (
 	inetDiagMsgLen      = 72 // struct inet_diag_msg
 )
 
-// dumpEstablished requests from the kernel every ESTABLISHED TCP socket of
-// family and adds the remote port of those bound to localPort.
-func dumpEstablished(family uint8, localPort int, into map[int]bool) error {
+// dumpEstablished requests from the kernel every ESTABLISHED TCP socket,
+// IPv4 and IPv6, and calls found with the ports of each.
+func dumpEstablished(found func(local, remote int)) error {
+	for _, family := range []uint8{syscall.AF_INET, syscall.AF_INET6} {
+		if err := dumpFamily(family, found); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dumpFamily is dumpEstablished for one address family.
+func dumpFamily(family uint8, found func(local, remote int)) error {
 	fd, err := syscall.Socket(syscall.AF_NETLINK, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, syscall.NETLINK_INET_DIAG)
 	if err != nil {
 		return fmt.Errorf("open a sock_diag netlink socket: %w", err)
@@ -77,8 +99,8 @@ func dumpEstablished(family uint8, localPort int, into map[int]bool) error {
 			// the socket id, whose ports are big-endian.
 			local := int(binary.BigEndian.Uint16(m.Data[4:]))
 			remote := int(binary.BigEndian.Uint16(m.Data[6:]))
-			if m.Data[1] == tcpStateEstablished && local == localPort {
-				into[remote] = true
+			if m.Data[1] == tcpStateEstablished {
+				found(local, remote)
 			}
 		}
 	}
