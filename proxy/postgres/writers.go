@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"bytes"
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -205,21 +204,25 @@ func (w *upstreamWriter) cut() {
 // reads EOF and the relay's read of conn fails at once. Close would also
 // wait until the relay's goroutine, parked in a read, runs and lets go of
 // the socket, and a cut that ends many sessions in turn would wait for
-// each. The socket is shut down under a TLS connection too, which skips
-// crypto/tls's wait of up to 5 s to send close_notify to a client that
-// stopped reading. The relay closes conn afterwards. A conn that is not a
-// socket is closed.
+// each. The socket is found under wrappers that expose it with a NetConn
+// method, TLS among them, and shutting it down also skips crypto/tls's
+// wait of up to 5 s to send close_notify to a client that stopped
+// reading. The relay closes conn afterwards. A conn with no socket under
+// it is closed.
 func shutdown(conn net.Conn) {
-	if tc, ok := conn.(*tls.Conn); ok {
-		conn = tc.NetConn()
-	}
-	if sc, ok := conn.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			err = raw.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
-			if err == nil {
+	for c := conn; c != nil; {
+		if sc, ok := c.(syscall.Conn); ok {
+			raw, err := sc.SyscallConn()
+			if err == nil && raw.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_RDWR) }) == nil {
 				return
 			}
+			break
 		}
+		wrapper, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		c = wrapper.NetConn()
 	}
 	conn.Close()
 }

@@ -76,6 +76,20 @@ func TestCutSkipsCloseNotifyWait(t *testing.T) {
 	}
 }
 
+// wrappedConn hides a socket's syscall.Conn and exposes it through a
+// NetConn method, as the wrapper of a direct TLS client does.
+type wrappedConn struct{ conn net.Conn }
+
+func (w wrappedConn) NetConn() net.Conn                  { return w.conn }
+func (w wrappedConn) Read(p []byte) (int, error)         { return w.conn.Read(p) }
+func (w wrappedConn) Write(p []byte) (int, error)        { return w.conn.Write(p) }
+func (w wrappedConn) Close() error                       { return w.conn.Close() }
+func (w wrappedConn) LocalAddr() net.Addr                { return w.conn.LocalAddr() }
+func (w wrappedConn) RemoteAddr() net.Addr               { return w.conn.RemoteAddr() }
+func (w wrappedConn) SetDeadline(t time.Time) error      { return w.conn.SetDeadline(t) }
+func (w wrappedConn) SetReadDeadline(t time.Time) error  { return w.conn.SetReadDeadline(t) }
+func (w wrappedConn) SetWriteDeadline(t time.Time) error { return w.conn.SetWriteDeadline(t) }
+
 // tcpPair returns the two ends of a loopback TCP connection.
 func tcpPair(t *testing.T) (proxySide, peer net.Conn) {
 	t.Helper()
@@ -114,6 +128,12 @@ func TestCutsEndSocketAndWakeReader(t *testing.T) {
 	}{
 		{"client", func(c net.Conn) { newClientWriter(c).cut(final) }, final},
 		{"upstream", func(c net.Conn) { newUpstreamWriter(c).cut() }, terminateMessage},
+		// A client that starts TLS directly, without SSLRequest, reads
+		// through a buffering wrapper under the TLS layer. With no
+		// handshake done, the cut writes no message.
+		{"client under TLS and a wrapper", func(c net.Conn) {
+			newClientWriter(tls.Server(wrappedConn{c}, &tls.Config{})).cut(nil)
+		}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -167,3 +167,7 @@ type bufferedConn struct {
 }
 
 func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// NetConn returns the connection under the buffer, as tls.Conn.NetConn
+// does, for callers that act on the socket itself.
+func (c *bufferedConn) NetConn() net.Conn { return c.Conn }

@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -182,8 +183,27 @@ func TestNegotiateSequences(t *testing.T) {
 			if r.n.TLS != tt.wantTLS || r.n.DirectTLS != tt.wantDirec {
 				t.Errorf("TLS, DirectTLS = %v, %v; want %v, %v", r.n.TLS, r.n.DirectTLS, tt.wantTLS, tt.wantDirec)
 			}
+			if !socketUnder(r.n.Conn) {
+				t.Errorf("no socket under the negotiated %T through NetConn methods, so a cut cannot shut it down", r.n.Conn)
+			}
 		})
 	}
+}
+
+// socketUnder reports whether conn is a syscall.Conn or wraps one through
+// NetConn methods.
+func socketUnder(conn net.Conn) bool {
+	for conn != nil {
+		if _, ok := conn.(syscall.Conn); ok {
+			return true
+		}
+		wrapper, ok := conn.(interface{ NetConn() net.Conn })
+		if !ok {
+			return false
+		}
+		conn = wrapper.NetConn()
+	}
+	return false
 }
 
 func TestNegotiateRejects(t *testing.T) {
