@@ -15,9 +15,8 @@ import (
 // one, as if jitgate ran on a host of its own, and undoes that. The
 // harness stays on every CPU.
 type coreSplit struct {
-	all unix.CPUSet // the harness's own CPUs, which it keeps
-	pg  int         // the postmaster's PID
-	jg  int         // jitgate's PID
+	pg, jg         int         // the postmaster's and jitgate's PIDs
+	pgMask, jgMask unix.CPUSet // their CPU sets before the split
 }
 
 // splitCores pins the postmaster, its children and the children it forks
@@ -25,12 +24,14 @@ type coreSplit struct {
 // fails on a machine with one CPU.
 func splitCores(pgPID, jitgatePID int) (*coreSplit, error) {
 	s := &coreSplit{pg: pgPID, jg: jitgatePID}
-	if err := unix.SchedGetaffinity(0, &s.all); err != nil {
-		return nil, fmt.Errorf("read the harness's CPU affinity: %w", err)
+	var all unix.CPUSet
+	err := errors.Join(unix.SchedGetaffinity(0, &all), unix.SchedGetaffinity(pgPID, &s.pgMask), unix.SchedGetaffinity(jitgatePID, &s.jgMask))
+	if err != nil {
+		return nil, fmt.Errorf("read the CPU affinity of the harness, PostgreSQL and jitgate: %w", err)
 	}
 	var cpus []int
 	for cpu := range 1024 {
-		if s.all.IsSet(cpu) {
+		if all.IsSet(cpu) {
 			cpus = append(cpus, cpu)
 		}
 	}
@@ -42,37 +43,68 @@ func splitCores(pgPID, jitgatePID int) (*coreSplit, error) {
 	for _, cpu := range cpus[:len(cpus)-1] {
 		rest.Set(cpu)
 	}
-	err := errors.Join(pinTree(pgPID, &pg), pinTree(jitgatePID, &rest))
-	if err != nil {
+	if err := errors.Join(pinTree(pgPID, &pg), pinTree(jitgatePID, &rest)); err != nil {
 		s.undo()
 		return nil, err
 	}
 	return s, nil
 }
 
-// undo gives PostgreSQL and jitgate the harness's CPUs back.
+// undo gives PostgreSQL and jitgate the CPU sets they had before.
+//
+// NOTE: Go re-reads its CPU set to size GOMAXPROCS about once a second,
+// so jitgate may run with GOMAXPROCS at 1 for a moment after undo. The
+// window-end workload on a core of its own is the last to use that
+// jitgate process: the memory workloads start jitgate afresh.
 func (s *coreSplit) undo() error {
-	return errors.Join(pinTree(s.pg, &s.all), pinTree(s.jg, &s.all))
+	return errors.Join(pinTree(s.pg, &s.pgMask), pinTree(s.jg, &s.jgMask))
 }
 
 // pinTree sets the CPU affinity of every thread of pid and of its
-// descendants. A process or thread that exits meanwhile is skipped.
+// descendants. A thread started meanwhile by a thread not yet moved
+// inherits the old set, so pinTree repeats the pass until one finds every
+// thread on set, at most pinPasses times. A process or thread that exits meanwhile is
+// skipped.
 func pinTree(pid int, set *unix.CPUSet) error {
+	var err error
+	for range pinPasses {
+		var changed bool
+		if changed, err = pinPass(pid, set); err != nil || !changed {
+			return err
+		}
+	}
+	return fmt.Errorf("the threads of process %d still moved to other CPUs after %d passes", pid, pinPasses)
+}
+
+// pinPasses bounds the passes of pinTree.
+const pinPasses = 10
+
+// pinPass sets the affinity of each thread of pid and of its descendants
+// that is not on set yet, and reports whether it changed any.
+func pinPass(pid int, set *unix.CPUSet) (bool, error) {
 	var errs []error
+	changed := false
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
 	for _, task := range tasks {
 		tid, err := strconv.Atoi(filepath.Base(task))
 		if err != nil {
 			continue
 		}
+		var now unix.CPUSet
+		if unix.SchedGetaffinity(tid, &now) == nil && now == *set {
+			continue
+		}
+		changed = true
 		if err := unix.SchedSetaffinity(tid, set); err != nil && !errors.Is(err, unix.ESRCH) {
 			errs = append(errs, fmt.Errorf("set the CPU affinity of thread %d of process %d: %w", tid, pid, err))
 		}
 	}
 	for _, child := range childPIDs(pid) {
-		errs = append(errs, pinTree(child, set))
+		c, err := pinPass(child, set)
+		changed = changed || c
+		errs = append(errs, err)
 	}
-	return errors.Join(errs...)
+	return changed, errors.Join(errs...)
 }
 
 // childPIDs lists the processes whose parent is pid, from /proc/PID/stat.

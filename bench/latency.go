@@ -85,11 +85,12 @@ func (h *harness) runWindowEndOwnCore(ctx context.Context, path string) (measure
 	if err != nil {
 		return measurement{}, err
 	}
-	m, err := h.runWindowEnd(ctx, path)
-	if undoErr := split.undo(); undoErr != nil {
-		h.log.Warn("giving the processes every CPU back failed; later workloads may run pinned", "err", undoErr)
-	}
-	return m, err
+	defer func() {
+		if err := split.undo(); err != nil {
+			h.log.Warn("giving PostgreSQL and jitgate their CPUs back failed; later workloads may run pinned", "err", err)
+		}
+	}()
+	return h.runWindowEnd(ctx, path)
 }
 
 // runApprovalLatency measures latencySamples held connections, one at a
