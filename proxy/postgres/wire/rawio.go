@@ -14,6 +14,9 @@ import (
 // client those wake-ups cost more CPU than the relaying. A non-blocking
 // socket call returns at once, so the runtime needs no notice of it, and
 // the netpoller still does all the waiting.
+//
+// NOTE: syscall.RawSyscall is invisible to the race detector, so -race no
+// longer sees the kernel reading and writing the relay's buffers.
 
 // rawRead reads fd, which must be non-blocking, into b.
 func rawRead(fd uintptr, b []byte) (int, syscall.Errno) {
