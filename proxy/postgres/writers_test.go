@@ -8,6 +8,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/jitgate/jitgate/internal/testenv"
 )
 
 // TestCutSkipsCloseNotifyWait checks that cutting a TLS client that
@@ -90,31 +92,6 @@ func (w wrappedConn) SetDeadline(t time.Time) error      { return w.conn.SetDead
 func (w wrappedConn) SetReadDeadline(t time.Time) error  { return w.conn.SetReadDeadline(t) }
 func (w wrappedConn) SetWriteDeadline(t time.Time) error { return w.conn.SetWriteDeadline(t) }
 
-// tcpPair returns the two ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (proxySide, peer net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	peer, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxySide = <-accepted
-	if proxySide == nil {
-		t.Fatal("accepting the loopback connection failed")
-	}
-	t.Cleanup(func() { proxySide.Close(); peer.Close() })
-	return proxySide, peer
-}
-
 // TestCutsEndSocketAndWakeReader checks both cuts on a real socket that a
 // relay goroutine is reading. The peer must get the final message and then
 // EOF. The parked read must end with EOF at once, which shows that the cut
@@ -137,7 +114,7 @@ func TestCutsEndSocketAndWakeReader(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			proxySide, peer := tcpPair(t)
+			peer, proxySide := testenv.TCPPair(t)
 			readErr := make(chan error, 1)
 			go func() {
 				_, err := proxySide.Read(make([]byte, 16))

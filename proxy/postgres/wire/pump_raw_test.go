@@ -9,38 +9,15 @@ import (
 	"os"
 	"testing"
 	"time"
-)
 
-// tcpPair returns the two ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (client, server *net.TCPConn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := <-accepted
-	if s == nil {
-		t.Fatal("accepting the loopback connection failed")
-	}
-	t.Cleanup(func() { c.Close(); s.Close() })
-	return c.(*net.TCPConn), s.(*net.TCPConn)
-}
+	"github.com/jitgate/jitgate/internal/testenv"
+)
 
 // TestPumpOverSocketRelaysUnchanged sends a random stream in uneven
 // pieces with pauses, so the pump both finds bytes waiting and waits for
 // them without a buffer, and checks every byte and message.
 func TestPumpOverSocketRelaysUnchanged(t *testing.T) {
-	client, server := tcpPair(t)
+	client, server := testenv.TCPPair(t)
 	rng := rand.New(rand.NewPCG(3, 9))
 	stream, msgs, ends := randomStream(rng, 300)
 	sink := &recordingSink{boundaries: ends, t: t}
@@ -111,7 +88,7 @@ func TestPumpOverSocketRelaysUnchanged(t *testing.T) {
 // the pump no buffer, and that a deadline still wakes it at a clean
 // boundary, as the relay's shutdown needs.
 func TestPumpOverSocketWaitsWithoutBuffer(t *testing.T) {
-	client, server := tcpPair(t)
+	client, server := testenv.TCPPair(t)
 	parked := make(chan bool, 16)
 	sink := &recordingSink{t: t}
 	p := NewPump(server, sink, FrontendRules(1024), nil, DefaultBufferSize)
@@ -145,7 +122,7 @@ func TestPumpOverSocketWaitsWithoutBuffer(t *testing.T) {
 // TestPumpOverSocketEndsInsideMessage checks the errors of a socket that
 // ends inside a message and of one closed under the pump.
 func TestPumpOverSocketEndsInsideMessage(t *testing.T) {
-	client, server := tcpPair(t)
+	client, server := testenv.TCPPair(t)
 	msg := frame(MsgQuery, []byte("select 1\x00"))
 	client.Write(msg[:7])
 	client.CloseWrite()
@@ -153,7 +130,7 @@ func TestPumpOverSocketEndsInsideMessage(t *testing.T) {
 		t.Errorf("Run on a stream cut inside a message = %v, want io.ErrUnexpectedEOF", err)
 	}
 
-	_, closing := tcpPair(t)
+	_, closing := testenv.TCPPair(t)
 	done := make(chan error, 1)
 	go func() {
 		done <- NewPump(closing, &recordingSink{t: t}, FrontendRules(1024), nil, DefaultBufferSize).Run()

@@ -10,13 +10,15 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/jitgate/jitgate/internal/testenv"
 )
 
 // TestSocketWriterWaitsForFullBuffer writes far more than the socket
 // buffers hold while the reader starts late, so the writer must wait for
 // room between raw writes, and checks that every byte arrives in order.
 func TestSocketWriterWaitsForFullBuffer(t *testing.T) {
-	client, server := tcpPair(t)
+	client, server := testenv.TCPPair(t)
 	w := NewSocketWriter(client)
 	if _, ok := w.(*socketWriter); !ok {
 		t.Fatalf("NewSocketWriter(TCP connection) = %T, want the raw socket writer", w)
@@ -45,7 +47,7 @@ func TestSocketWriterWaitsForFullBuffer(t *testing.T) {
 // nothing ends at the connection's write deadline with the error
 // net.Conn.Write would return, and reports how much it wrote.
 func TestSocketWriterDeadline(t *testing.T) {
-	client, _ := tcpPair(t)
+	client, _ := testenv.TCPPair(t)
 	w := NewSocketWriter(client)
 	client.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 	start := time.Now()
@@ -64,7 +66,7 @@ func TestSocketWriterDeadline(t *testing.T) {
 // TestSocketWriterClosed checks the errors for a connection closed by
 // jitgate and for one reset by the peer.
 func TestSocketWriterClosed(t *testing.T) {
-	client, server := tcpPair(t)
+	client, server := testenv.TCPPair(t)
 	w := NewSocketWriter(client)
 	client.Close()
 	if _, err := w.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
@@ -72,7 +74,7 @@ func TestSocketWriterClosed(t *testing.T) {
 	}
 	server.Close()
 
-	client, server = tcpPair(t)
+	client, server = testenv.TCPPair(t)
 	w = NewSocketWriter(client)
 	server.SetLinger(0)
 	server.Close() // the peer resets the connection
@@ -92,7 +94,7 @@ func TestSocketWriterClosed(t *testing.T) {
 // TestSocketWriterOnlyForPlainSockets checks that a TLS connection is
 // written through itself, since its bytes must be encrypted first.
 func TestSocketWriterOnlyForPlainSockets(t *testing.T) {
-	client, _ := tcpPair(t)
+	client, _ := testenv.TCPPair(t)
 	tc := tls.Client(client, &tls.Config{ServerName: "localhost"}) // no handshake runs
 	if w := NewSocketWriter(tc); w != io.Writer(tc) {
 		t.Errorf("NewSocketWriter(TLS connection) = %T, want the connection itself", w)
