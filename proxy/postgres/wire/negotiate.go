@@ -120,7 +120,7 @@ func (n *Negotiated) answerSSLRequest(tlsConfig *tls.Config) error {
 }
 
 func (n *Negotiated) startTLS(raw net.Conn, config *tls.Config) error {
-	tc := tls.Server(raw, config)
+	tc := tls.Server(RawSocket(raw), config)
 	if err := tc.Handshake(); err != nil {
 		return fmt.Errorf("TLS handshake: %w", err)
 	}

@@ -186,6 +186,11 @@ func TestNegotiateSequences(t *testing.T) {
 			if !socketUnder(r.n.Conn) {
 				t.Errorf("no socket under the negotiated %T through NetConn methods, so a cut cannot shut it down", r.n.Conn)
 			}
+			if tc, ok := r.n.Conn.(*tls.Conn); ok && !r.n.DirectTLS {
+				if _, raw := tc.NetConn().(*socketConn); !raw {
+					t.Errorf("the TLS layer after SSLRequest runs over %T, want the raw socket connection", tc.NetConn())
+				}
+			}
 		})
 	}
 }

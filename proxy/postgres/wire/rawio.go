@@ -8,7 +8,8 @@ import (
 	"unsafe"
 )
 
-// The relay reads and writes plain sockets with syscall.RawSyscall.
+// The relay reads and writes plain sockets with syscall.RawSyscall, and a
+// TLS client's socket too, through socketConn under the TLS layer.
 // syscall.Syscall marks the thread as possibly blocked, and when every P is
 // idle that wakes the runtime's monitor thread (sysmon). In a pgbench run
 // with one client, a perf profile put those wake-ups at about a quarter
@@ -90,3 +91,54 @@ func (w *socketWriter) Write(b []byte) (int, error) {
 	}
 	return written, nil
 }
+
+// socketConn is a TCP connection whose Read and Write make raw system
+// calls, for a TLS layer above it. crypto/tls reads and writes its
+// connection itself, so without socketConn a TLS leg would make every
+// call through syscall.Syscall.
+type socketConn struct {
+	*net.TCPConn
+	raw    syscall.RawConn
+	writer socketWriter
+}
+
+// RawSocket returns conn with raw system calls under Read and Write when
+// conn is a *net.TCPConn, and conn itself otherwise. Deadlines, Close and
+// the other methods are the TCP connection's own.
+func RawSocket(conn net.Conn) net.Conn {
+	tc, ok := conn.(*net.TCPConn)
+	if !ok {
+		return conn
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return conn
+	}
+	return &socketConn{TCPConn: tc, raw: raw, writer: socketWriter{raw: raw}}
+}
+
+// Read reads once into b, waiting for bytes as net.Conn.Read does, and
+// returns io.EOF when the peer has closed its side.
+func (c *socketConn) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	var n int
+	var errno syscall.Errno
+	err := c.raw.Read(func(fd uintptr) bool {
+		n, errno = rawRead(fd, b)
+		return errno != syscall.EAGAIN
+	})
+	switch {
+	case err != nil:
+		return 0, err // a deadline or a closed connection
+	case errno != 0:
+		return 0, os.NewSyscallError("read", errno)
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// Write writes all of b, as net.Conn.Write does.
+func (c *socketConn) Write(b []byte) (int, error) { return c.writer.Write(b) }

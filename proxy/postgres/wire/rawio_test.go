@@ -100,3 +100,56 @@ func TestSocketWriterOnlyForPlainSockets(t *testing.T) {
 		t.Errorf("NewSocketWriter(TLS connection) = %T, want the connection itself", w)
 	}
 }
+
+// TestRawSocketUnderTLS runs a TLS handshake and 4 MiB each way over a
+// TCP connection wrapped by RawSocket, then checks the read deadline and
+// the EOF after the peer closes.
+func TestRawSocketUnderTLS(t *testing.T) {
+	client, server := testenv.TCPPair(t)
+	wrapped := RawSocket(server)
+	if _, ok := wrapped.(*socketConn); !ok {
+		t.Fatalf("RawSocket(TCP connection) = %T, want the raw socket connection", wrapped)
+	}
+	if w := RawSocket(wrapped); w != wrapped {
+		t.Errorf("RawSocket of a wrapped connection = %T, want it unchanged", w)
+	}
+	tlsServer := tls.Server(wrapped, testTLSConfig(t))
+	tlsClient := tls.Client(client, &tls.Config{InsecureSkipVerify: true}) // a test certificate on loopback
+
+	data := make([]byte, 4<<20)
+	rng := rand.New(rand.NewPCG(11, 13))
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	echoed := make(chan []byte, 1)
+	go func() {
+		got := make([]byte, len(data))
+		if _, err := io.ReadFull(tlsServer, got); err != nil {
+			echoed <- nil
+			return
+		}
+		tlsServer.Write(got)
+		echoed <- got
+	}()
+	go tlsClient.Write(data)
+	back := make([]byte, len(data))
+	if _, err := io.ReadFull(tlsClient, back); err != nil {
+		t.Fatalf("reading the echo through TLS: %v", err)
+	}
+	if got := <-echoed; !bytes.Equal(got, data) {
+		t.Fatal("the server side read other bytes than the client sent")
+	}
+	if !bytes.Equal(back, data) {
+		t.Fatal("the client read other bytes than the server echoed")
+	}
+
+	wrapped.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := wrapped.Read(make([]byte, 16)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("Read past the deadline = %v, want os.ErrDeadlineExceeded", err)
+	}
+	wrapped.SetReadDeadline(time.Time{})
+	client.Close()
+	if _, err := wrapped.Read(make([]byte, 16)); !errors.Is(err, io.EOF) {
+		t.Errorf("Read after the peer closed = %v, want io.EOF", err)
+	}
+}
