@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"os"
 	"sync"
 	"syscall"
 )
@@ -181,15 +180,7 @@ func (p *Pump) readRaw() (int, error) {
 		}
 		return true
 	})
-	switch {
-	case err != nil:
-		return 0, err // a deadline or a closed connection
-	case errno != 0:
-		return 0, os.NewSyscallError("read", errno)
-	case n == 0:
-		return 0, io.EOF
-	}
-	return n, nil
+	return readResult(n, errno, err)
 }
 
 // take moves the pump to a pooled buffer of DefaultBufferSize. The pump

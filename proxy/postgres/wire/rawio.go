@@ -129,6 +129,12 @@ func (c *socketConn) Read(b []byte) (int, error) {
 		n, errno = rawRead(fd, b)
 		return errno != syscall.EAGAIN
 	})
+	return readResult(n, errno, err)
+}
+
+// readResult turns the outcome of a raw read (the byte count, the error
+// number and the error of RawConn.Read) into what net.Conn.Read returns.
+func readResult(n int, errno syscall.Errno, err error) (int, error) {
 	switch {
 	case err != nil:
 		return 0, err // a deadline or a closed connection

@@ -23,11 +23,7 @@ func TestSocketWriterWaitsForFullBuffer(t *testing.T) {
 	if _, ok := w.(*socketWriter); !ok {
 		t.Fatalf("NewSocketWriter(TCP connection) = %T, want the raw socket writer", w)
 	}
-	data := make([]byte, 16<<20)
-	rng := rand.New(rand.NewPCG(5, 7))
-	for i := range data {
-		data[i] = byte(rng.Uint32())
-	}
+	data := randomBytes(16<<20, 5)
 	got := make(chan []byte, 1)
 	go func() {
 		time.Sleep(50 * time.Millisecond) // let the buffers fill
@@ -116,11 +112,7 @@ func TestRawSocketUnderTLS(t *testing.T) {
 	tlsServer := tls.Server(wrapped, testTLSConfig(t))
 	tlsClient := tls.Client(client, &tls.Config{InsecureSkipVerify: true}) // a test certificate on loopback
 
-	data := make([]byte, 4<<20)
-	rng := rand.New(rand.NewPCG(11, 13))
-	for i := range data {
-		data[i] = byte(rng.Uint32())
-	}
+	data := randomBytes(4<<20, 11)
 	echoed := make(chan []byte, 1)
 	go func() {
 		got := make([]byte, len(data))
@@ -152,4 +144,14 @@ func TestRawSocketUnderTLS(t *testing.T) {
 	if _, err := wrapped.Read(make([]byte, 16)); !errors.Is(err, io.EOF) {
 		t.Errorf("Read after the peer closed = %v, want io.EOF", err)
 	}
+}
+
+// randomBytes returns n pseudo-random bytes from seed.
+func randomBytes(n int, seed uint64) []byte {
+	rng := rand.New(rand.NewPCG(seed, seed+2))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
 }
