@@ -106,7 +106,7 @@ func (w *clientWriter) cut(msg []byte) {
 	w.closed = true
 	if !w.partial && len(msg) > 0 {
 		w.conn.SetWriteDeadline(time.Now().Add(cutWriteTimeout))
-		w.conn.Write(append(w.pending, msg...)) // the connection closes next
+		w.conn.Write(append(w.pending, msg...)) // the socket is shut down next
 	}
 	shutdown(w.conn)
 }
@@ -195,20 +195,20 @@ func (w *upstreamWriter) cut() {
 	w.closed = true
 	if !w.partial {
 		w.conn.SetWriteDeadline(time.Now().Add(cutWriteTimeout))
-		w.conn.Write(terminateMessage) // the connection closes next
+		w.conn.Write(terminateMessage) // the socket is shut down next
 	}
 	shutdown(w.conn)
 }
 
-// shutdown ends conn's socket in both directions for the cuts: the peer
-// reads EOF and the relay's read of conn fails at once. Close would also
-// wait until the relay's goroutine, parked in a read, runs and lets go of
-// the socket, and a cut that ends many sessions in turn would wait for
-// each. The socket is found under wrappers that expose it with a NetConn
-// method, TLS among them, and shutting it down also skips crypto/tls's
-// wait of up to 5 s to send close_notify to a client that stopped
-// reading. The relay closes conn afterwards. A conn with no socket under
-// it is closed.
+// shutdown ends conn's socket in both directions, so the peer reads EOF
+// and the relay's parked read fails at once. Close would also wait for the
+// relay's goroutine to run and let go of the socket, and one cut may end
+// many sessions in turn.
+//
+// The socket is found under wrappers with a NetConn method, TLS among
+// them, which also skips crypto/tls's wait of up to 5 s to send
+// close_notify. The relay closes conn afterwards. A conn with no socket
+// under it is closed here.
 func shutdown(conn net.Conn) {
 	for c := conn; c != nil; {
 		if sc, ok := c.(syscall.Conn); ok {

@@ -10,12 +10,12 @@ import (
 
 // The relay reads and writes plain sockets with syscall.RawSyscall, and a
 // TLS client's socket too, through socketConn under the TLS layer.
-// syscall.Syscall marks the thread as possibly blocked, and when every P is
-// idle that wakes the runtime's monitor thread (sysmon). In a pgbench run
-// with one client, a perf profile put those wake-ups at about a quarter
-// of the relay's CPU.
-// A non-blocking socket call returns at once, so the runtime needs no
-// notice of it, and the netpoller still does all the waiting.
+//
+// syscall.Syscall marks the thread as possibly blocked. When every P is
+// idle, that wakes the runtime's monitor thread (sysmon). In a pgbench run
+// with one client, a perf profile put those wake-ups at about a quarter of
+// the relay's CPU. A non-blocking socket call returns at once, so the
+// runtime needs no notice of it, and the netpoller still does the waiting.
 //
 // NOTE: syscall.RawSyscall is invisible to the race detector, so -race no
 // longer checks the kernel's reads and writes of the relay's buffers.
