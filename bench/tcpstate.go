@@ -9,29 +9,20 @@ import (
 // establishedPeers returns the remote ports of the ESTABLISHED TCP
 // sockets whose local port is localPort, IPv4 and IPv6, read from the
 // kernel with a NETLINK_SOCK_DIAG dump (sock_diag(7)) that requests only
-// ESTABLISHED sockets. The window-end workload uses it to see the instant
-// jitgate closes an upstream connection: the backend's socket leaves
-// ESTABLISHED as soon as jitgate's FIN arrives, before the backend
-// process exits. Reading /proc/net/tcp instead takes milliseconds per
-// reading once a benchmark has left thousands of sockets in TIME_WAIT.
+// ESTABLISHED sockets. The backend's socket leaves ESTABLISHED as soon as
+// jitgate's FIN arrives, before the backend process exits. Reading
+// /proc/net/tcp instead takes milliseconds per reading once a benchmark
+// has left thousands of sockets in TIME_WAIT.
 func establishedPeers(localPort int, into map[int]bool) error {
 	clear(into)
-	return dumpEstablished(func(local, remote int) {
+	table, err := openTCPTable(true)
+	if err != nil {
+		return err
+	}
+	defer table.close()
+	return table.scan(func(local, remote int) {
 		if local == localPort {
 			into[remote] = true
-		}
-	})
-}
-
-// establishedLocals returns the local ports of the ESTABLISHED TCP sockets
-// whose remote port is remotePort, read as establishedPeers reads them.
-// The window-end workload uses it to see the instant a client socket gets
-// jitgate's FIN, whatever the harness's goroutine that reads it is doing.
-func establishedLocals(remotePort int, into map[int]bool) error {
-	clear(into)
-	return dumpEstablished(func(local, remote int) {
-		if remote == remotePort {
-			into[local] = true
 		}
 	})
 }
@@ -44,44 +35,63 @@ const (
 	inetDiagMsgLen      = 72 // struct inet_diag_msg
 )
 
-// dumpEstablished requests from the kernel every ESTABLISHED TCP socket,
-// IPv4 and IPv6, and calls found with the ports of each.
-func dumpEstablished(found func(local, remote int)) error {
-	for _, family := range []uint8{syscall.AF_INET, syscall.AF_INET6} {
-		if err := dumpFamily(family, found); err != nil {
+// tcpTable is a reader of the kernel's ESTABLISHED TCP sockets that
+// reuses one netlink socket and one buffer for every reading. Each dump
+// walks the whole hash table of its address family, which took about 1 ms
+// here with the table nearly empty. So a reader that polls dumps each
+// family once per reading, and IPv6 only when a watched socket may use it.
+type tcpTable struct {
+	fd       int
+	families []uint8
+	req, buf []byte
+}
+
+// openTCPTable opens a reader of the IPv4 table, and of the IPv6 one
+// with ipv6.
+func openTCPTable(ipv6 bool) (*tcpTable, error) {
+	fd, err := syscall.Socket(syscall.AF_NETLINK, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, syscall.NETLINK_INET_DIAG)
+	if err != nil {
+		return nil, fmt.Errorf("open a sock_diag netlink socket: %w", err)
+	}
+	t := &tcpTable{fd: fd, families: []uint8{syscall.AF_INET}, buf: make([]byte, 64<<10)}
+	if ipv6 {
+		t.families = append(t.families, syscall.AF_INET6)
+	}
+	t.req = make([]byte, syscall.NLMSG_HDRLEN+inetDiagReqLen)
+	binary.NativeEndian.PutUint32(t.req[0:], uint32(len(t.req)))
+	binary.NativeEndian.PutUint16(t.req[4:], sockDiagByFamily)
+	binary.NativeEndian.PutUint16(t.req[6:], syscall.NLM_F_REQUEST|syscall.NLM_F_DUMP)
+	body := t.req[syscall.NLMSG_HDRLEN:]
+	body[1] = syscall.IPPROTO_TCP
+	binary.NativeEndian.PutUint32(body[4:], 1<<tcpStateEstablished)
+	return t, nil
+}
+
+func (t *tcpTable) close() { syscall.Close(t.fd) }
+
+// scan calls found with the ports of every ESTABLISHED TCP socket of the
+// table's families.
+func (t *tcpTable) scan(found func(local, remote int)) error {
+	for _, family := range t.families {
+		if err := t.dump(family, found); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// dumpFamily is dumpEstablished for one address family.
-func dumpFamily(family uint8, found func(local, remote int)) error {
-	fd, err := syscall.Socket(syscall.AF_NETLINK, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, syscall.NETLINK_INET_DIAG)
-	if err != nil {
-		return fmt.Errorf("open a sock_diag netlink socket: %w", err)
-	}
-	defer syscall.Close(fd)
-
-	req := make([]byte, syscall.NLMSG_HDRLEN+inetDiagReqLen)
-	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))
-	binary.NativeEndian.PutUint16(req[4:], sockDiagByFamily)
-	binary.NativeEndian.PutUint16(req[6:], syscall.NLM_F_REQUEST|syscall.NLM_F_DUMP)
-	body := req[syscall.NLMSG_HDRLEN:]
-	body[0] = family
-	body[1] = syscall.IPPROTO_TCP
-	binary.NativeEndian.PutUint32(body[4:], 1<<tcpStateEstablished)
-	if err := syscall.Sendto(fd, req, 0, &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK}); err != nil {
+// dump is scan for one address family.
+func (t *tcpTable) dump(family uint8, found func(local, remote int)) error {
+	t.req[syscall.NLMSG_HDRLEN] = family
+	if err := syscall.Sendto(t.fd, t.req, 0, &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK}); err != nil {
 		return fmt.Errorf("send the sock_diag request: %w", err)
 	}
-
-	buf := make([]byte, 64<<10)
 	for {
-		n, _, err := syscall.Recvfrom(fd, buf, 0)
+		n, _, err := syscall.Recvfrom(t.fd, t.buf, 0)
 		if err != nil {
 			return fmt.Errorf("read the sock_diag reply: %w", err)
 		}
-		msgs, err := syscall.ParseNetlinkMessage(buf[:n])
+		msgs, err := syscall.ParseNetlinkMessage(t.buf[:n])
 		if err != nil {
 			return fmt.Errorf("parse the sock_diag reply: %w", err)
 		}
