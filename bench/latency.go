@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -373,7 +374,10 @@ func watchSockets(ctx context.Context, pgHost string, pgPort, proxyPort int, con
 				t.client[c.clientPort] = now
 			}
 		}
-		time.Sleep(upstreamPollPause)
+		// The pause sleeps in the kernel: a Go timer would wake this
+		// thread only once a thread at the default priority ran the timer.
+		pause := syscall.NsecToTimespec(int64(upstreamPollPause))
+		_ = syscall.Nanosleep(&pause, nil)
 	}
 	return t, nil
 }
