@@ -11,9 +11,11 @@ import (
 // and borrows a large one only while data keeps coming.
 const (
 	// idleReadSize is the buffer a copy holds while it waits for data.
-	// It takes a typed line, a prompt or a short command's output in one
-	// read.
-	idleReadSize = 2 << 10
+	// It takes keystrokes, a typed line or a prompt in one read. Longer
+	// output fills it, and the rest comes in the next read, into the large
+	// buffer. Three copies wait on each idle session channel, so this size
+	// counts three times in an idle session's memory.
+	idleReadSize = 512
 	// busyReadSize is the buffer a copy borrows while reads come back
 	// full: the largest data packet x/crypto accepts on a channel (32 KiB),
 	// so one read takes one whole packet of a bulk transfer.

@@ -123,13 +123,17 @@ func (s *Server) acceptLoop(ctx context.Context, l net.Listener, handlers *sync.
 		handlers.Add(1)
 		go func() {
 			defer handlers.Done()
-			s.handle(ctx, nc)
+			s.handle(ctx, nc, handlers)
 		}()
 	}
 }
 
-// handle runs one client connection from handshake to close.
-func (s *Server) handle(ctx context.Context, nc net.Conn) {
+// handle runs one client connection's handshake, then serves the
+// connection on a new goroutine, counted in handlers, and returns. Key
+// exchange, authentication and the store's queries grow this goroutine's
+// stack, and the serving goroutine waits as long as the connection lasts,
+// so it starts with a small stack instead.
+func (s *Server) handle(ctx context.Context, nc net.Conn, handlers *sync.WaitGroup) {
 	id := s.connIDs.Add(1)
 	log := s.log.With("conn", id, "client", nc.RemoteAddr().String())
 	sc, chans, reqs, err := s.handshake(nc, log)
@@ -141,8 +145,10 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 		_ = sc.Close()
 		return
 	}
-	defer s.untrack(c)
-	c.serve(chans, reqs)
+	handlers.Go(func() {
+		defer s.untrack(c)
+		c.serve(chans, reqs)
+	})
 }
 
 // handshake runs key exchange and authentication under the login grace
