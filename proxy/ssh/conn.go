@@ -34,6 +34,9 @@ type conn struct {
 
 	// channels counts the goroutines that serve channels.
 	channels sync.WaitGroup
+	// upstreams passes the upstream connection to serve once the gate has
+	// set it. It has room for the one upstream a connection gets.
+	upstreams chan *upstream
 
 	// mu guards the fields below.
 	mu          sync.Mutex
@@ -55,11 +58,12 @@ type sealedRecording struct {
 
 func newConn(ctx context.Context, s *Server, sc *ssh.ServerConn, log *slog.Logger) *conn {
 	c := &conn{
-		srv:      s,
-		sc:       sc,
-		person:   sc.Permissions.Extensions[permPerson],
-		closed:   make(chan struct{}),
-		sessions: map[*sessionChannel]struct{}{},
+		srv:       s,
+		sc:        sc,
+		person:    sc.Permissions.Extensions[permPerson],
+		closed:    make(chan struct{}),
+		upstreams: make(chan *upstream, 1),
+		sessions:  map[*sessionChannel]struct{}{},
 	}
 	c.gate.done = make(chan struct{})
 	c.gate.taken = make(chan struct{})
@@ -79,10 +83,17 @@ func (c *conn) logger() *slog.Logger { return c.logp.Load() }
 // client disconnects, then closes the upstream side and records the end of
 // the session. A channel gets a goroutine of its own and global requests
 // go to a requestQueue, so x/crypto's read loop does not wait for the gate
-// or the target.
+// or the target. Once the gate sets the upstream connection, serve also
+// handles what the target sends on it (see targetEvents), none of which
+// waits for an answer.
+//
+// NOTE: the loop still writes replies and rejections, and a write waits
+// while a transport's TCP buffer is full or a key exchange runs. Such a
+// wait on one leg now delays the other leg's events too.
 func (c *conn) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request) {
 	globals := newRequestQueue(maxQueuedGlobalRequests, c.handleGlobalRequest)
 	overflowed := false
+	var target targetEvents
 	for chans != nil || reqs != nil {
 		select {
 		case nc, ok := <-chans:
@@ -101,6 +112,12 @@ func (c *conn) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request) {
 				c.logger().Warn("client sent too many global requests without waiting for replies; disconnecting", "max", maxQueuedGlobalRequests)
 				_ = c.sc.Close()
 			}
+		case u := <-c.upstreams:
+			target.start(u)
+		case req, ok := <-target.reqs:
+			c.handleTargetRequest(&target, req, ok)
+		case nc, ok := <-target.chans:
+			c.handleTargetChannel(&target, nc, ok)
 		}
 	}
 	// x/crypto closes both when the connection's read loop ends, just
@@ -114,6 +131,18 @@ func (c *conn) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request) {
 	c.mu.Unlock()
 	if up != nil {
 		_ = up.client.Close()
+		if target.u == nil {
+			// The gate set the upstream just before the client left.
+			target.start(<-c.upstreams)
+		}
+		for target.reqs != nil || target.chans != nil {
+			select {
+			case req, ok := <-target.reqs:
+				c.handleTargetRequest(&target, req, ok)
+			case nc, ok := <-target.chans:
+				c.handleTargetChannel(&target, nc, ok)
+			}
+		}
 	}
 	c.channels.Wait()
 	if live != nil {

@@ -193,7 +193,6 @@ func (c *conn) openUpstream(h holdIO, d requestDetails) (*upstream, error) {
 		_ = up.client.Close()
 		return nil, errTerminated
 	}
-	c.serveUpstream(up)
 	return up, nil
 }
 
@@ -253,15 +252,18 @@ func (c *conn) setLive(live *session.Live) bool {
 	return true
 }
 
-// setUpstream stores the upstream connection; it returns false when the
-// connection is already ending.
+// setUpstream stores the upstream connection and passes it to serve. It
+// returns false when the connection is ending or already has an upstream,
+// so the send into c.upstreams never blocks. The send happens under mu, so
+// serve finds the upstream in c.upstreams once it sees it in c.up.
 func (c *conn) setUpstream(up *upstream) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.terminating {
+	if c.terminating || c.up != nil {
 		return false
 	}
 	c.up = up
+	c.upstreams <- up
 	return true
 }
 

@@ -153,38 +153,53 @@ func (c *conn) recordEvent(e audit.Entry) {
 	}
 }
 
-// serveUpstream replies to the target's global requests, relays the
-// channels the target opens, and ends the client connection when the
-// target hangs up. One goroutine does both, because neither waits for long
-// (a reply, a rejection, or a goroutine started for a relayed channel).
-// It ends when the upstream connection closes.
-func (c *conn) serveUpstream(u *upstream) {
-	go func() {
-		reqs, chans := u.reqs, u.chans
-		for reqs != nil || chans != nil {
-			select {
-			case req, ok := <-reqs:
-				if !ok {
-					reqs = nil
-					continue
-				}
-				// hostkeys-00@openssh.com and keepalives; a failure reply
-				// is what OpenSSH clients send for requests they do not
-				// handle.
-				if req.WantReply {
-					_ = req.Reply(false, nil)
-				}
-			case nc, ok := <-chans:
-				if !ok {
-					chans = nil
-					continue
-				}
-				c.openFromTarget(u, nc)
-			}
-		}
-		// x/crypto closes both just before Wait returns.
-		c.targetClosed(u, u.client.Wait())
-	}()
+// targetEvents are the global requests and the channel opens that the
+// target sends on the upstream connection, which serve handles. Both are
+// nil until the gate sets the upstream, and each becomes nil once x/crypto
+// closes it.
+type targetEvents struct {
+	u     *upstream
+	reqs  <-chan *ssh.Request
+	chans <-chan ssh.NewChannel
+}
+
+func (t *targetEvents) start(u *upstream) {
+	t.u, t.reqs, t.chans = u, u.reqs, u.chans
+}
+
+// handleTargetRequest replies to one of the target's global requests
+// (hostkeys-00@openssh.com and keepalives) with the failure reply that
+// OpenSSH clients send for requests they do not handle. When x/crypto has
+// closed both of the target's streams, the connection to the target has
+// ended.
+func (c *conn) handleTargetRequest(t *targetEvents, req *ssh.Request, ok bool) {
+	if !ok {
+		t.reqs = nil
+		c.endTargetEvents(t)
+		return
+	}
+	if req.WantReply {
+		_ = req.Reply(false, nil)
+	}
+}
+
+// handleTargetChannel relays a channel the target opens, which does not
+// wait: it rejects the channel or starts a goroutine for it.
+func (c *conn) handleTargetChannel(t *targetEvents, nc ssh.NewChannel, ok bool) {
+	if !ok {
+		t.chans = nil
+		c.endTargetEvents(t)
+		return
+	}
+	c.openFromTarget(t.u, nc)
+}
+
+// endTargetEvents runs targetClosed once both of the target's streams are
+// closed. x/crypto closes them just before Wait returns.
+func (c *conn) endTargetEvents(t *targetEvents) {
+	if t.reqs == nil && t.chans == nil {
+		c.targetClosed(t.u, t.u.client.Wait())
+	}
 }
 
 // targetClosed ends the session when the target closed the connection
