@@ -40,11 +40,6 @@ type sessionChannel struct {
 	gateResult chan gateResult
 	upstream   *upstream
 	up         ssh.Channel
-	// upReqs carries the requests of the target's channel; serve reads it
-	// and sets it to nil once x/crypto closes it.
-	upReqs <-chan *ssh.Request
-	// exit is the target's exit-status or exit-signal, once it came.
-	exit *ssh.Request
 	// upstreamDone is closed when the target closed its channel and the
 	// client side was finished.
 	upstreamDone chan struct{}
@@ -200,14 +195,8 @@ func (s *sessionChannel) drain(in <-chan *ssh.Request, out chan<- *ssh.Request) 
 	}
 }
 
-// serve is the worker loop: it handles the client's requests in order,
-// the gate's result and the requests of the target's channel, until the
-// client closes the channel.
-//
-// NOTE: while forward waits for the target's reply, the target's own
-// channel requests wait in x/crypto's queue of 16. A target that sent more
-// than that before its reply would stall this channel's connection to it.
-// sshd sends a few at most: exit-status, eow@openssh.com and keepalives.
+// serve is the worker loop: it handles requests in order and the gate's
+// result, until the client closes the channel.
 func (s *sessionChannel) serve(queue <-chan *ssh.Request) {
 	for {
 		select {
@@ -220,8 +209,6 @@ func (s *sessionChannel) serve(queue <-chan *ssh.Request) {
 		case res := <-s.gateResult:
 			s.gateResult = nil
 			s.resume(res)
-		case req, ok := <-s.upReqs:
-			s.handleTargetRequest(req, ok)
 		}
 	}
 }

@@ -12,13 +12,14 @@ import (
 )
 
 // attach connects the channel to its channel on the target: output pumps
-// for stdout and stderr, and the target's requests for serve.
+// for stdout and stderr, and the relay of the target's requests.
 func (s *sessionChannel) attach(u *upstream, up ssh.Channel, upReqs <-chan *ssh.Request) {
-	s.upstream, s.up, s.upReqs = u, up, upReqs
+	s.upstream, s.up = u, up
 	s.upstreamDone = make(chan struct{})
 	s.outputs.Add(2)
 	go s.pumpOutput(up, s.ch)
 	go s.pumpOutput(up.Stderr(), s.ch.Stderr())
+	go s.relayTargetRequests(upReqs)
 }
 
 // pumpOutput copies target output to the client and the recording. The
@@ -42,46 +43,37 @@ func (s *sessionChannel) pumpOutput(src io.Reader, dst io.Writer) {
 	})
 }
 
-// handleTargetRequest handles one request of the target's channel, or
-// its end when ok is false. None of them waits for an answer, so the
-// target's requests and the client's can share the worker. When the
-// target closes its channel, a goroutine finishes the client's channel
-// after the last output byte: exit-status or exit-signal exactly as the
-// target sent it (none when it sent none), then EOF and CLOSE.
-func (s *sessionChannel) handleTargetRequest(req *ssh.Request, ok bool) {
-	if !ok {
-		s.upReqs = nil
-		go s.finishAfterTarget(s.exit)
-		return
-	}
-	switch req.Type {
-	case sshmsg.RequestExitStatus:
-		if _, err := sshmsg.ParseExitStatus(req.Payload); err != nil {
-			s.log.Warn("the target sent a malformed exit-status; it is not relayed", "err", err)
-			return
-		}
-		s.exit = req
-	case sshmsg.RequestExitSignal:
-		if _, err := sshmsg.ParseExitSignal(req.Payload); err != nil {
-			s.log.Warn("the target sent a malformed exit-signal; it is not relayed", "err", err)
-			return
-		}
-		s.exit = req
-	case sshmsg.RequestEndOfWrite, sshmsg.RequestXonXoff:
-		_, _ = s.ch.SendRequest(req.Type, false, req.Payload)
-	default:
-		// keepalive@openssh.com from sshd's ClientAliveInterval: any
-		// reply proves the connection is alive.
-		if req.WantReply {
-			_ = req.Reply(false, nil)
-		}
-	}
-}
-
-// finishAfterTarget finishes the client's channel once the target closed
-// its own, after the output and the reply to the run request.
-func (s *sessionChannel) finishAfterTarget(exit *ssh.Request) {
+// relayTargetRequests handles the requests of the target's channel until
+// the target closes it. Then it finishes the client's channel after the
+// last output byte: exit-status or exit-signal exactly as the target sent
+// it (none when it sent none), then EOF and CLOSE.
+func (s *sessionChannel) relayTargetRequests(reqs <-chan *ssh.Request) {
 	defer close(s.upstreamDone)
+	var exit *ssh.Request
+	for req := range reqs {
+		switch req.Type {
+		case sshmsg.RequestExitStatus:
+			if _, err := sshmsg.ParseExitStatus(req.Payload); err != nil {
+				s.log.Warn("the target sent a malformed exit-status; it is not relayed", "err", err)
+				continue
+			}
+			exit = req
+		case sshmsg.RequestExitSignal:
+			if _, err := sshmsg.ParseExitSignal(req.Payload); err != nil {
+				s.log.Warn("the target sent a malformed exit-signal; it is not relayed", "err", err)
+				continue
+			}
+			exit = req
+		case sshmsg.RequestEndOfWrite, sshmsg.RequestXonXoff:
+			_, _ = s.ch.SendRequest(req.Type, false, req.Payload)
+		default:
+			// keepalive@openssh.com from sshd's ClientAliveInterval: any
+			// reply proves the connection is alive.
+			if req.WantReply {
+				_ = req.Reply(false, nil)
+			}
+		}
+	}
 	s.outputs.Wait()
 	<-s.runAnswered
 	if exit == nil && s.targetGone() {
@@ -143,12 +135,6 @@ func (s *sessionChannel) cleanup() {
 	}
 	if s.up != nil {
 		_ = s.up.Close()
-		// The client closed the channel before the target: handle the
-		// target's last requests and its CLOSE here.
-		for s.upReqs != nil {
-			req, ok := <-s.upReqs
-			s.handleTargetRequest(req, ok)
-		}
 		<-s.upstreamDone
 	}
 	if s.upstream != nil && s.run != nil {

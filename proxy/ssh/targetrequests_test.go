@@ -1,0 +1,231 @@
+package sshproxy
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/jitgate/jitgate/session"
+	"github.com/jitgate/jitgate/store"
+)
+
+// targetRequestFlood is how many channel requests the scripted target
+// sends before it replies to the run request. x/crypto v0.59.0 queues 16
+// incoming requests per channel (chanSize in ssh/handshake.go), and its
+// read loop waits while that queue is full.
+const targetRequestFlood = 20
+
+// scriptedTarget is an SSH server on loopback, built on x/crypto, that
+// replaces sshd so a test decides what the target sends and when. It
+// accepts any key, replies true to every channel request except the run
+// request, and hands exec and shell requests to run.
+type scriptedTarget struct {
+	l      net.Listener
+	signer ssh.Signer
+	run    func(ch ssh.Channel, req *ssh.Request)
+
+	// mu guards conns.
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func startScriptedTarget(t *testing.T, run func(ch ssh.Channel, req *ssh.Request)) *scriptedTarget {
+	t.Helper()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := &scriptedTarget{l: l, signer: signer, run: run}
+	t.Cleanup(func() {
+		l.Close()
+		target.disconnect()
+	})
+	go target.serve()
+	return target
+}
+
+// env starts the front door with the scripted target as web-1.
+func (st *scriptedTarget) env(t *testing.T) *env {
+	t.Helper()
+	return newEnv(t, envOptions{
+		targetAddress: func(string) string { return st.l.Addr().String() },
+		hostKeys:      func([]ssh.PublicKey) []ssh.PublicKey { return []ssh.PublicKey{st.signer.PublicKey()} },
+	})
+}
+
+func (st *scriptedTarget) serve() {
+	config := &ssh.ServerConfig{
+		PublicKeyCallback: func(ssh.ConnMetadata, ssh.PublicKey) (*ssh.Permissions, error) { return nil, nil },
+	}
+	config.AddHostKey(st.signer)
+	for {
+		nc, err := st.l.Accept()
+		if err != nil {
+			return
+		}
+		st.mu.Lock()
+		st.conns = append(st.conns, nc)
+		st.mu.Unlock()
+		go st.handle(nc, config)
+	}
+}
+
+func (st *scriptedTarget) handle(nc net.Conn, config *ssh.ServerConfig) {
+	_, chans, reqs, err := ssh.NewServerConn(nc, config)
+	if err != nil {
+		nc.Close()
+		return
+	}
+	go ssh.DiscardRequests(reqs)
+	for newChannel := range chans {
+		if newChannel.ChannelType() != "session" {
+			_ = newChannel.Reject(ssh.UnknownChannelType, "only session channels")
+			continue
+		}
+		ch, chReqs, err := newChannel.Accept()
+		if err != nil {
+			continue
+		}
+		go st.serveChannel(ch, chReqs)
+	}
+}
+
+func (st *scriptedTarget) serveChannel(ch ssh.Channel, reqs <-chan *ssh.Request) {
+	for req := range reqs {
+		switch req.Type {
+		case "exec", "shell":
+			st.run(ch, req)
+		default:
+			if req.WantReply {
+				_ = req.Reply(true, nil)
+			}
+		}
+	}
+}
+
+// disconnect closes every TCP connection the target accepted.
+func (st *scriptedTarget) disconnect() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, c := range st.conns {
+		c.Close()
+	}
+	st.conns = nil
+}
+
+// finishRun writes output, sends exit-status 0 and closes the channel, as
+// sshd does when a command ends.
+func finishRun(ch ssh.Channel, output string) {
+	_, _ = ch.Write([]byte(output))
+	_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
+	_ = ch.Close()
+}
+
+// checkExecCompletes runs a command through the front door to the
+// scripted target and checks that it ends with the target's output and
+// exit status. When it hangs, it terminates the session and cuts the
+// target's TCP connections, and checks that the session record closes.
+func checkExecCompletes(t *testing.T, e *env, st *scriptedTarget) {
+	t.Helper()
+	g := e.grant()
+	client := e.dialProxy(e.user())
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := sess.Output("anything")
+		done <- result{out, err}
+	}()
+
+	select {
+	case r := <-done:
+		if r.err != nil || string(r.out) != "ok\n" {
+			t.Errorf("exec: output %q, error %v; want \"ok\\n\" and exit status 0", r.out, r.err)
+		}
+		return
+	case <-time.After(5 * time.Second):
+		t.Errorf("exec timed out after 5s: the target's reply to exec did not reach the client")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sessions, err := e.store.Sessions(ctx, store.SessionFilter{GrantID: g.ID})
+	if err != nil || len(sessions) != 1 {
+		t.Fatalf("sessions of grant %d = %v, %v; want one", g.ID, sessions, err)
+	}
+	for _, live := range e.registry.List() {
+		live.Terminate(session.ReasonRevoked, "jitgate: terminated by the test")
+	}
+	st.disconnect()
+	if !sessionClosedWithin(e, sessions[0].ID, 5*time.Second) {
+		t.Errorf("session %d is still open 5s after Terminate and after the target dropped its TCP connection", sessions[0].ID)
+	}
+}
+
+// sessionClosedWithin reports whether the store records session id as
+// closed within timeout.
+func sessionClosedWithin(e *env, id int64, timeout time.Duration) bool {
+	changes, cancel := e.store.Changes()
+	defer cancel()
+	deadline := time.After(timeout)
+	for {
+		s, err := e.store.Session(context.Background(), id)
+		if err == nil && s.State == store.SessionClosed {
+			return true
+		}
+		select {
+		case <-changes:
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+// A target may send channel requests that need no reply before it replies
+// to exec. More requests than x/crypto queues for the channel must not
+// stop the front door from reading the connection to the target.
+func TestTargetRequestFloodBeforeExecReply(t *testing.T) {
+	st := startScriptedTarget(t, func(ch ssh.Channel, req *ssh.Request) {
+		for range targetRequestFlood {
+			if _, err := ch.SendRequest("keepalive@openssh.com", false, nil); err != nil {
+				return
+			}
+		}
+		_ = req.Reply(true, nil)
+		finishRun(ch, "ok\n")
+	})
+	checkExecCompletes(t, st.env(t), st)
+}
+
+// A target that sends keepalive@openssh.com with want-reply and waits for
+// the reply before it replies to exec must get that reply.
+func TestTargetKeepaliveBeforeExecReply(t *testing.T) {
+	st := startScriptedTarget(t, func(ch ssh.Channel, req *ssh.Request) {
+		if _, err := ch.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+			return
+		}
+		_ = req.Reply(true, nil)
+		finishRun(ch, "ok\n")
+	})
+	checkExecCompletes(t, st.env(t), st)
+}
