@@ -24,18 +24,18 @@ const targetRequestFlood = 20
 // scriptedTarget is an SSH server on loopback, built on x/crypto, that
 // replaces sshd so a test decides what the target sends and when. It
 // accepts any key, replies true to every channel request except the run
-// request, and hands exec and shell requests to run.
+// request, and hands exec and shell requests to run with the connection.
 type scriptedTarget struct {
 	l      net.Listener
 	signer ssh.Signer
-	run    func(ch ssh.Channel, req *ssh.Request)
+	run    func(conn ssh.Conn, ch ssh.Channel, req *ssh.Request)
 
 	// mu guards conns.
 	mu    sync.Mutex
 	conns []net.Conn
 }
 
-func startScriptedTarget(t *testing.T, run func(ch ssh.Channel, req *ssh.Request)) *scriptedTarget {
+func startScriptedTarget(t *testing.T, run func(conn ssh.Conn, ch ssh.Channel, req *ssh.Request)) *scriptedTarget {
 	t.Helper()
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -85,7 +85,7 @@ func (st *scriptedTarget) serve() {
 }
 
 func (st *scriptedTarget) handle(nc net.Conn, config *ssh.ServerConfig) {
-	_, chans, reqs, err := ssh.NewServerConn(nc, config)
+	conn, chans, reqs, err := ssh.NewServerConn(nc, config)
 	if err != nil {
 		nc.Close()
 		return
@@ -100,15 +100,15 @@ func (st *scriptedTarget) handle(nc net.Conn, config *ssh.ServerConfig) {
 		if err != nil {
 			continue
 		}
-		go st.serveChannel(ch, chReqs)
+		go st.serveChannel(conn, ch, chReqs)
 	}
 }
 
-func (st *scriptedTarget) serveChannel(ch ssh.Channel, reqs <-chan *ssh.Request) {
+func (st *scriptedTarget) serveChannel(conn ssh.Conn, ch ssh.Channel, reqs <-chan *ssh.Request) {
 	for req := range reqs {
 		switch req.Type {
 		case "exec", "shell":
-			st.run(ch, req)
+			st.run(conn, ch, req)
 		default:
 			if req.WantReply {
 				_ = req.Reply(true, nil)
@@ -205,7 +205,7 @@ func sessionClosedWithin(e *env, id int64, timeout time.Duration) bool {
 // to exec. More requests than x/crypto queues for the channel must not
 // stop the front door from reading the connection to the target.
 func TestTargetRequestFloodBeforeExecReply(t *testing.T) {
-	st := startScriptedTarget(t, func(ch ssh.Channel, req *ssh.Request) {
+	st := startScriptedTarget(t, func(_ ssh.Conn, ch ssh.Channel, req *ssh.Request) {
 		for range targetRequestFlood {
 			if _, err := ch.SendRequest("keepalive@openssh.com", false, nil); err != nil {
 				return
@@ -220,9 +220,25 @@ func TestTargetRequestFloodBeforeExecReply(t *testing.T) {
 // A target that sends keepalive@openssh.com with want-reply and waits for
 // the reply before it replies to exec must get that reply.
 func TestTargetKeepaliveBeforeExecReply(t *testing.T) {
-	st := startScriptedTarget(t, func(ch ssh.Channel, req *ssh.Request) {
+	st := startScriptedTarget(t, func(_ ssh.Conn, ch ssh.Channel, req *ssh.Request) {
 		if _, err := ch.SendRequest("keepalive@openssh.com", true, nil); err != nil {
 			return
+		}
+		_ = req.Reply(true, nil)
+		finishRun(ch, "ok\n")
+	})
+	checkExecCompletes(t, st.env(t), st)
+}
+
+// A target may send global requests and wait for each reply before it
+// replies to exec, as sshd's keepalives do. The connection's loop answers
+// them, whatever number the target sends.
+func TestTargetGlobalRequestsBeforeExecReply(t *testing.T) {
+	st := startScriptedTarget(t, func(conn ssh.Conn, ch ssh.Channel, req *ssh.Request) {
+		for range targetRequestFlood {
+			if _, _, err := conn.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+				return
+			}
 		}
 		_ = req.Reply(true, nil)
 		finishRun(ch, "ok\n")
