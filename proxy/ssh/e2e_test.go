@@ -81,8 +81,9 @@ func TestRevocationClosesSessionAtOnce(t *testing.T) {
 	defer cancel()
 
 	term := startTerminal(t, e.sshCommand(ctx, e.user(), "127.0.0.1"), 80, 24)
+	prompt := waitPrompt(term)
 	term.send("echo ready-$((1+1))\r")
-	at := term.waitFor("ready-2", 0, 20*time.Second)
+	at := term.waitFor("ready-2", prompt, 20*time.Second)
 	if _, err := e.engine.Revoke(ctx, g.ID, "bob", "incident over"); err != nil {
 		t.Fatal(err)
 	}
@@ -225,8 +226,9 @@ func TestIdleTimeoutClosesSession(t *testing.T) {
 	defer cancel()
 
 	term := startTerminal(t, e.sshCommand(ctx, e.user(), "127.0.0.1"), 80, 24)
+	prompt := waitPrompt(term)
 	term.send("echo typed-$((2+2))\r")
-	at := term.waitFor("typed-4", 0, 20*time.Second)
+	at := term.waitFor("typed-4", prompt, 20*time.Second)
 	e.fake.Advance(10*time.Minute + time.Second)
 	term.waitFor("jitgate: session closed after 10m0s without input", at, 10*time.Second)
 	if code := term.wait(10 * time.Second); code != 255 {
@@ -241,8 +243,9 @@ func TestShutdownEndsLiveSessions(t *testing.T) {
 	defer cancel()
 
 	term := startTerminal(t, e.sshCommand(ctx, e.user(), testHost), 80, 24)
+	prompt := waitPrompt(term)
 	term.send("echo up-$((3+3))\r")
-	at := term.waitFor("up-6", 0, 20*time.Second)
+	at := term.waitFor("up-6", prompt, 20*time.Second)
 	e.stop()
 	term.waitFor("jitgate: jitgate is shutting down; reconnect to continue", at, 10*time.Second)
 	if code := term.wait(10 * time.Second); code != 255 {
@@ -320,8 +323,9 @@ func TestTargetHangupEndsSession(t *testing.T) {
 	defer cancel()
 
 	term := startTerminal(t, e.sshCommand(ctx, e.user(), testHost), 80, 24)
+	prompt := waitPrompt(term)
 	term.send("echo up-$((4+4))\r")
-	at := term.waitFor("up-8", 0, 20*time.Second)
+	at := term.waitFor("up-8", prompt, 20*time.Second)
 	relay.cut()
 	term.waitFor("jitgate: the connection to web-1 closed", at, 20*time.Second)
 	if code := term.wait(10 * time.Second); code != 255 {

@@ -84,11 +84,17 @@ func TestInteractiveSessionEndsWithWindow(t *testing.T) {
 
 	grant := e.approve(id)
 	at = term.waitFor("jitgate: access request "+strconv.FormatInt(id, 10)+" approved by bob; grant "+strconv.FormatInt(grant.ID, 10), at, 10*time.Second)
+	at = term.waitFor("$ ", at, 20*time.Second) // see waitPrompt
 	term.send("echo hello-$((6*7))\r")
 	at = term.waitFor("hello-42", at, 10*time.Second)
 	term.resize(120, 40)
 	term.send("stty size\r")
 	at = term.waitFor("40 120", at, 10*time.Second)
+	// The warnings below go to stderr. Wait for the shell's prompt first,
+	// because ssh writes stdout and stderr from separate buffers, so a
+	// warning sent while the prompt is on its way can reach the terminal
+	// before it, the other way round from the recording.
+	at = term.waitFor("$ ", at, 10*time.Second)
 
 	req, err := e.store.Request(ctx, id)
 	if err != nil {

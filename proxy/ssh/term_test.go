@@ -78,6 +78,14 @@ func (term *terminal) output() string {
 	return term.out.String()
 }
 
+// waitPrompt waits for the target shell's first prompt, which ends in
+// "$ ", and returns the offset just past it. A test types only after it:
+// keys that reach the target before its shell sets up the terminal can be
+// discarded there, as they were under load.
+func waitPrompt(term *terminal) int {
+	return term.waitFor("$ ", 0, 20*time.Second)
+}
+
 // waitFor waits until the terminal output contains want after offset,
 // and returns the offset just past it.
 func (term *terminal) waitFor(want string, from int, timeout time.Duration) int {
