@@ -315,8 +315,12 @@ func (e *env) start(opts envOptions) {
 	srv, err := New(Options{
 		Config: e.cfg, Engine: engine, Registry: e.registry, Identity: people, CA: e.ca, Recordings: fs,
 		Clock: e.clock, Logger: log, StateDir: sharedStateDir,
-		Permissions:    func(*configs.Contract) credentials.Permissions { return permit },
-		CloseGrace:     500 * time.Millisecond,
+		Permissions: func(*configs.Contract) credentials.Permissions { return permit },
+		// The default CloseGrace. With 500 ms, one CI run's window-end test
+		// saw ssh exit without the window-end message. The likely cause is
+		// a client slowed by the load that lost its connection before it
+		// wrote the message to its terminal.
+		CloseGrace:     defaultCloseGrace,
 		LoginGraceTime: opts.loginGraceTime,
 	})
 	if err != nil {
