@@ -85,7 +85,7 @@ func (c *conn) logger() *slog.Logger { return c.logp.Load() }
 // go to a requestQueue, so x/crypto's read loop does not wait for the gate
 // or the target. Once the gate sets the upstream connection, serve also
 // handles what the target sends on it (see targetEvents), none of which
-// waits for an answer.
+// waits for a reply.
 //
 // NOTE: the loop still writes replies and rejections, and a write waits
 // while a transport's TCP buffer is full or a key exchange runs. Such a

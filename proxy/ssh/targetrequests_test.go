@@ -230,9 +230,9 @@ func TestTargetKeepaliveBeforeExecReply(t *testing.T) {
 	checkExecCompletes(t, st.env(t), st)
 }
 
-// A target may send global requests and wait for each reply before it
-// replies to exec, as sshd's keepalives do. The connection's loop answers
-// them, whatever number the target sends.
+// A target may send global requests that want a reply, as sshd's
+// keepalives do, and wait for each reply before it replies to exec. The
+// connection's loop replies to them, whatever number the target sends.
 func TestTargetGlobalRequestsBeforeExecReply(t *testing.T) {
 	st := startScriptedTarget(t, func(conn ssh.Conn, ch ssh.Channel, req *ssh.Request) {
 		for range targetRequestFlood {
