@@ -265,6 +265,12 @@ func (s *sessionChannel) handlePty(req *ssh.Request) {
 
 // handleWindowChange passes a size change on and records it. Before the
 // target's channel exists, it updates the kept pty-req instead.
+//
+// NOTE: stdin reaches the target through its own copy, so keys typed
+// right after a resize can reach the target before the window-change,
+// which a direct connection to sshd never does. x/crypto hands requests
+// and data out on separate streams, so the order between them is lost
+// before this code sees them.
 func (s *sessionChannel) handleWindowChange(req *ssh.Request) {
 	w, err := sshmsg.ParseWindowChange(req.Payload)
 	if err != nil {
