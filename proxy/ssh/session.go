@@ -270,7 +270,7 @@ func (s *sessionChannel) handlePty(req *ssh.Request) {
 // right after a resize can reach the target before the window-change,
 // which a direct connection to sshd never does. x/crypto hands requests
 // and data out on separate streams, so the order between them is lost
-// before this code sees them.
+// before this code receives them.
 func (s *sessionChannel) handleWindowChange(req *ssh.Request) {
 	w, err := sshmsg.ParseWindowChange(req.Payload)
 	if err != nil {
