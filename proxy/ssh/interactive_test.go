@@ -88,8 +88,7 @@ func TestInteractiveSessionEndsWithWindow(t *testing.T) {
 	term.send("echo hello-$((6*7))\r")
 	at = term.waitFor("hello-42", at, 10*time.Second)
 	term.resize(120, 40)
-	term.send("stty size\r")
-	at = term.waitFor("40 120", at, 10*time.Second)
+	at = term.retypeUntil("stty size\r", "40 120", at)
 	// The warnings below go to stderr. Wait for the shell's prompt first,
 	// because ssh writes stdout and stderr from separate buffers, so a
 	// warning sent while the prompt is on its way can reach the terminal

@@ -63,17 +63,15 @@ func TestWindowChangesReachTargetAndRecording(t *testing.T) {
 	cmd.Env = termEnv(os.Environ())
 	term := startTerminal(t, cmd, 80, 24)
 
+	prompt := waitPrompt(term)
 	term.send("stty size\r")
-	at := term.waitFor("24 80", 0, 20*time.Second)
+	at := term.waitFor("24 80", prompt, 20*time.Second)
 	for _, size := range []struct {
 		cols, rows uint16
 		want       string
 	}{{100, 30, "30 100"}, {200, 60, "60 200"}, {60, 20, "20 60"}} {
 		term.resize(size.cols, size.rows)
-		// Each window-change must reach the target before the command
-		// that reads the size; the shell reads one line at a time.
-		term.send("stty size\r")
-		at = term.waitFor(size.want, at, 10*time.Second)
+		at = term.retypeUntil("stty size\r", size.want, at)
 	}
 	term.send("exit\r")
 	if code := term.wait(10 * time.Second); code != 0 {

@@ -3,6 +3,7 @@ package sshproxy
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -90,25 +91,59 @@ func waitPrompt(term *terminal) int {
 // and returns the offset just past it.
 func (term *terminal) waitFor(want string, from int, timeout time.Duration) int {
 	term.t.Helper()
+	at, err := term.lookFor(want, from, timeout)
+	if err != nil {
+		term.t.Fatal(err)
+	}
+	return at
+}
+
+// lookFor is waitFor that returns an error rather than failing the test.
+func (term *terminal) lookFor(want string, from int, timeout time.Duration) (int, error) {
 	deadline := time.After(timeout)
 	for {
 		term.mu.Lock()
 		out, changed := term.out.String(), term.changed
 		term.mu.Unlock()
 		if i := strings.Index(out[min(from, len(out)):], want); i >= 0 {
-			return min(from, len(out)) + i + len(want)
+			return min(from, len(out)) + i + len(want), nil
 		}
 		select {
 		case <-changed:
 		case <-term.done:
 			if !strings.Contains(term.output()[min(from, len(out)):], want) {
-				term.t.Fatalf("the program exited before the terminal showed %q; it showed:\n%q", want, term.output())
+				return 0, fmt.Errorf("the program exited before the terminal showed %q; it showed:\n%q", want, term.output())
 			}
 		case <-deadline:
-			term.t.Fatalf("the terminal did not show %q within %v; it showed:\n%q", want, timeout, term.output())
+			return 0, fmt.Errorf("the terminal did not show %q within %v; it showed:\n%q", want, timeout, term.output())
 		}
 	}
 }
+
+// retypeUntil types line until the terminal shows want after offset, at
+// most retypeTries times, and returns the offset just past want. A test
+// uses it to read the terminal size after a resize: x/crypto hands the
+// window-change and the typed keys out on separate streams, so the keys
+// can reach the target first.
+func (term *terminal) retypeUntil(line, want string, from int) int {
+	term.t.Helper()
+	var err error
+	for range retypeTries {
+		term.send(line)
+		var at int
+		if at, err = term.lookFor(want, from, retypeWait); err == nil {
+			return at
+		}
+	}
+	term.t.Fatal(err)
+	return 0
+}
+
+// Bounds of retypeUntil.
+const (
+	retypeTries = 5
+	retypeWait  = 4 * time.Second
+)
 
 // send types s.
 func (term *terminal) send(s string) {
