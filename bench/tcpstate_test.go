@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jitgate/jitgate/internal/testenv"
 )
 
 // TestEstablishedPeersSeesClose checks the reading against the kernel: a
@@ -56,21 +58,8 @@ func TestEstablishedPeersSeesClose(t *testing.T) {
 // open as the window-end workload keeps it, lists a connection while it
 // is open and stops listing it after the close.
 func TestTCPTableReadsAgain(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
-	port := ln.Addr().(*net.TCPAddr).Port
+	client, server := testenv.TCPPair(t)
+	port := server.LocalAddr().(*net.TCPAddr).Port
 	peer := client.LocalAddr().(*net.TCPAddr).Port
 
 	table, err := openTCPTable(false)
