@@ -196,9 +196,11 @@ func (p *Pump) advance(n int, readErr error) (bool, error) {
 // A read that leaves bytes or part of a message returns to Run, and the
 // next call checks the deadline before it reads again.
 //
-// NOTE: a reset (RST) that comes with the last bytes of the same wake-up
-// sets no count, so the pump waits until the reply to those bytes fails
-// to reach the client, or the idle timeout, the window end or a revoke.
+// NOTE: TCP_INQ counts a FIN but not a reset (RST). A reset that arrives
+// in the same wake-up as the last bytes goes unseen, and the pump waits
+// on. On the client side the relay then ends when the reply to those
+// bytes fails to reach the client, or at the idle timeout, the window end
+// or a revoke. A client's Terminate still ends the pump at once.
 func (p *Pump) relayRaw() (bool, error) {
 	var (
 		stop bool
