@@ -158,8 +158,13 @@ func TestPumpOverSocketSkipsEmptyReads(t *testing.T) {
 	if p.inq == nil {
 		t.Skip("this system does not report the bytes left after a read")
 	}
-	waits := make(chan bool, 64)
-	p.parked = func(empty bool) { waits <- empty }
+	// The hook runs on the pump's goroutine, so it reads the sink there.
+	type wait struct {
+		empty   bool
+		relayed int
+	}
+	waits := make(chan wait, 64)
+	p.parked = func(empty bool) { waits <- wait{empty, sink.buf.Len()} }
 	done := make(chan error, 1)
 	go func() { done <- p.Run() }()
 
@@ -170,11 +175,11 @@ func TestPumpOverSocketSkipsEmptyReads(t *testing.T) {
 		client.Write(msg)
 		for relayed := false; !relayed; {
 			select {
-			case e := <-waits:
-				if e {
+			case w := <-waits:
+				if w.empty {
 					empty++
 				}
-				relayed = sink.buf.Len() == (i+1)*len(msg)
+				relayed = w.relayed == (i+1)*len(msg)
 			case <-time.After(5 * time.Second):
 				t.Fatalf("query %d was not relayed within 5s", i+1)
 			}
