@@ -50,7 +50,6 @@ var bufferPool = sync.Pool{New: func() any {
 type Pump struct {
 	src     io.Reader
 	raw     syscall.RawConn // src's socket when src is a plain one, else nil
-	inq     *inqReader      // raw's reader with TCP_INQ, or nil
 	dst     Sink
 	rules   *Rules
 	inspect Inspector
@@ -60,18 +59,8 @@ type Pump struct {
 	pooled  *[]byte
 
 	// parked, when set by a test, runs each time a pump reading a plain
-	// socket waits for bytes without a buffer. empty is set when the read
-	// just before found nothing.
-	parked func(empty bool)
-
-	// Run's position. buf[start:end] is read but not yet written. skip
-	// counts the bytes of a streamed message still to come. need is the
-	// buffer length that the message at start requires. filled is set
-	// when the last read filled the idle buffer.
-	start, end int
-	skip       int64
-	need       int
-	filled     bool
+	// socket finds no bytes and waits without a buffer.
+	parked func()
 
 	relayed int64 // bytes written to dst, for error offsets
 	// clean is set when Run returned with every byte it read written and
@@ -98,7 +87,6 @@ func NewPump(src io.Reader, dst Sink, rules *Rules, inspect Inspector, bufSize i
 	if sc, ok := src.(syscall.Conn); ok && bufSize == DefaultBufferSize {
 		if raw, err := sc.SyscallConn(); err == nil {
 			p.raw = raw
-			p.inq = newInqReader(raw)
 			return p
 		}
 	}
@@ -114,136 +102,85 @@ func NewPump(src io.Reader, dst Sink, rules *Rules, inspect Inspector, bufSize i
 // returns *WriteError, and other read errors are returned as they come.
 func (p *Pump) Run() error {
 	defer p.release()
-	p.start, p.end, p.skip, p.need, p.filled = 0, 0, 0, 0, false
-	for {
-		p.prepare()
-		if p.raw != nil && p.end == 0 {
-			if stop, err := p.relayRaw(); stop {
-				return err
-			}
-			continue
-		}
-		n, readErr := p.src.Read(p.buf[p.end:])
-		if stop, err := p.advance(n, readErr); stop {
-			return err
-		}
-	}
-}
-
-// prepare makes room in the buffer for the next read: it grows the buffer
-// for a message that needs more, or after a read filled the idle buffer,
-// and moves the unwritten bytes to the front of a full buffer.
-func (p *Pump) prepare() {
-	switch {
-	case p.need > len(p.buf) || p.filled:
-		p.grow(max(p.need, p.size), p.start, p.end)
-		p.end -= p.start
-		p.start = 0
-	case p.end == len(p.buf) && p.start > 0:
-		p.end = copy(p.buf, p.buf[p.start:p.end])
-		p.start = 0
-	}
-}
-
-// advance relays what a read of n bytes brought and reports whether Run
-// must stop, and with which error.
-func (p *Pump) advance(n int, readErr error) (bool, error) {
-	p.filled = n > 0 && n == len(p.buf)-p.end && len(p.buf) < p.size
-	p.end += n
-
-	pos, frameErr := p.scan(p.start, p.end, &p.skip, &p.need)
-	if pos > p.start {
-		if err := p.dst.WriteFrames(p.buf[p.start:pos], p.skip == 0); err != nil {
-			return true, &WriteError{Err: err}
-		}
-		p.relayed += int64(pos - p.start)
-		p.start = pos
-	}
-	if p.start == p.end {
-		p.start, p.end = 0, 0
-		if p.raw == nil && n < len(p.idle) && len(p.buf) > len(p.idle) {
-			p.release()
-		}
-	} else if p.start > 0 && p.need > len(p.buf)-p.start {
-		p.end = copy(p.buf, p.buf[p.start:p.end])
-		p.start = 0
-	}
-	if frameErr != nil {
-		return true, frameErr
-	}
-	if readErr != nil {
-		if errors.Is(readErr, io.EOF) && (p.skip > 0 || p.end > p.start) {
-			return true, io.ErrUnexpectedEOF
-		}
-		p.clean = p.skip == 0 && p.end == p.start
-		return true, readErr
-	}
-	return false, nil
-}
-
-// relayRaw reads and relays a plain socket while the pump holds no unread
-// bytes, taking the pooled buffer only when a read finds bytes and giving
-// it back before it waits, so a quiet connection costs no buffer.
-//
-// net.Conn.Read makes one read(2) that finds nothing before each wait,
-// because each call first clears the readiness that the runtime noted
-// (poll_runtime_pollReset). Each new RawConn.Read does the same. relayRaw
-// skips that read when TCP_INQ reports that a read left the socket empty
-// and without a FIN. It then waits in the same RawConn.Read, where the
-// noted readiness still counts, and bytes that arrive later raise a new
-// edge that wakes the wait. So a request and its reply cost one read each.
-//
-// A read that leaves bytes or part of a message returns to Run, and the
-// next call checks the deadline before it reads again.
-//
-// NOTE: TCP_INQ counts a FIN but not a reset (RST). A reset that arrives
-// in the same wake-up as the last bytes goes unseen, and the pump waits
-// on. On the client side the relay then ends when the reply to those
-// bytes fails to reach the client, or at the idle timeout, the window end
-// or a revoke. A client's Terminate still ends the pump at once.
-func (p *Pump) relayRaw() (bool, error) {
 	var (
-		stop bool
-		err  error
+		start, end int // buf[start:end] is read but not yet written
+		skip       int64
+		need       int  // bytes the message at start needs in the buffer
+		filled     bool // the last read filled the idle buffer
 	)
-	rawErr := p.raw.Read(func(fd uintptr) bool {
+	for {
+		switch {
+		case need > len(p.buf) || filled:
+			p.grow(max(need, p.size), start, end)
+			end -= start
+			start = 0
+		case end == len(p.buf) && start > 0:
+			end = copy(p.buf, p.buf[start:end])
+			start = 0
+		}
+		var n int
+		var readErr error
+		if p.raw != nil && end == 0 {
+			n, readErr = p.readRaw()
+		} else {
+			n, readErr = p.src.Read(p.buf[end:])
+		}
+		filled = n > 0 && n == len(p.buf)-end && len(p.buf) < p.size
+		end += n
+
+		pos, frameErr := p.scan(start, end, &skip, &need)
+		if pos > start {
+			if err := p.dst.WriteFrames(p.buf[start:pos], skip == 0); err != nil {
+				return &WriteError{Err: err}
+			}
+			p.relayed += int64(pos - start)
+			start = pos
+		}
+		if start == end {
+			start, end = 0, 0
+			if p.raw == nil && n < len(p.idle) && len(p.buf) > len(p.idle) {
+				p.release()
+			}
+		} else if start > 0 && need > len(p.buf)-start {
+			end = copy(p.buf, p.buf[start:end])
+			start = 0
+		}
+		if frameErr != nil {
+			return frameErr
+		}
+		if readErr != nil {
+			if errors.Is(readErr, io.EOF) && (skip > 0 || end > start) {
+				return io.ErrUnexpectedEOF
+			}
+			p.clean = skip == 0 && end == start
+			return readErr
+		}
+	}
+}
+
+// readRaw reads the socket when the pump holds no unread bytes. It takes
+// the pooled buffer only when the read finds bytes, and returns it before
+// it waits for more, so a quiet connection costs no buffer. The reads are
+// the ones net.Conn.Read would make: one that finds nothing, then one
+// after the socket is ready.
+func (p *Pump) readRaw() (int, error) {
+	var n int
+	var errno syscall.Errno
+	err := p.raw.Read(func(fd uintptr) bool {
 		if p.pooled == nil {
 			p.take()
 		}
-		var (
-			n, inq int
-			errno  syscall.Errno
-		)
-		if p.inq != nil {
-			n, inq, errno = p.inq.read(fd, p.buf[p.end:])
-		} else {
-			n, errno = rawRead(fd, p.buf[p.end:])
-			inq = -1
-		}
+		n, errno = rawRead(fd, p.buf)
 		if errno == syscall.EAGAIN {
-			p.wait(true)
+			p.release()
+			if p.parked != nil {
+				p.parked()
+			}
 			return false
 		}
-		stop, err = p.advance(readResult(n, errno, nil))
-		if stop || inq != 0 || p.end > 0 {
-			return true
-		}
-		p.wait(false)
-		return false
+		return true
 	})
-	if rawErr != nil && !stop {
-		return p.advance(0, rawErr)
-	}
-	return stop, err
-}
-
-// wait gives back the pooled buffer before the pump waits for bytes.
-// empty is set when the last read found nothing.
-func (p *Pump) wait(empty bool) {
-	p.release()
-	if p.parked != nil {
-		p.parked(empty)
-	}
+	return readResult(n, errno, err)
 }
 
 // take moves the pump to a pooled buffer of DefaultBufferSize. The pump
