@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -145,4 +147,87 @@ func TestPumpOverSocketEndsInsideMessage(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("closing the connection did not stop the pump")
 	}
+}
+
+// TestPumpOverSocketSeesEndWithLastBytes checks that the pump reads the
+// peer's end of stream when it arrives with the last bytes, before the
+// pump reads them or while it waits, and does not wait past it. A read
+// that returns bytes does not show a FIN that came with them.
+func TestPumpOverSocketSeesEndWithLastBytes(t *testing.T) {
+	msg := frame(MsgQuery, []byte("select 1\x00"))
+	t.Run("before the first read", func(t *testing.T) {
+		client, server := testenv.TCPPair(t)
+		sink := &recordingSink{t: t}
+		client.Write(bytes.Repeat(msg, 3))
+		client.CloseWrite()
+		err := runWithin(t, NewPump(server, sink, FrontendRules(1024), nil, DefaultBufferSize))
+		if !errors.Is(err, io.EOF) {
+			t.Fatalf("Run = %v, want io.EOF", err)
+		}
+		if sink.buf.Len() != 3*len(msg) {
+			t.Errorf("relayed %d bytes, want %d", sink.buf.Len(), 3*len(msg))
+		}
+	})
+	t.Run("while the pump waits", func(t *testing.T) {
+		for i := range 20 {
+			client, server := testenv.TCPPair(t)
+			sink := &recordingSink{t: t}
+			p := NewPump(server, sink, FrontendRules(1024), nil, DefaultBufferSize)
+			p.parked = signalOnce(func() {
+				client.Write(msg)
+				client.CloseWrite()
+			})
+			client.Write(msg)
+			if err := runWithin(t, p); !errors.Is(err, io.EOF) {
+				t.Fatalf("round %d: Run = %v, want io.EOF", i+1, err)
+			}
+			if sink.buf.Len() != 2*len(msg) {
+				t.Errorf("round %d: relayed %d bytes, want %d", i+1, sink.buf.Len(), 2*len(msg))
+			}
+		}
+	})
+}
+
+// TestPumpOverSocketSeesResetWithLastBytes checks that a reset (RST)
+// arriving with the peer's last bytes ends the pump with the reset. A
+// client that closes with unread data, or with SO_LINGER 0, sends one,
+// and a pump that missed it would keep the session and its backend open
+// when the last bytes expect no reply, such as a Parse without Sync.
+func TestPumpOverSocketSeesResetWithLastBytes(t *testing.T) {
+	msg := frame(MsgQuery, []byte("select 1\x00"))
+	for i := range 20 {
+		client, server := testenv.TCPPair(t)
+		p := NewPump(server, &recordingSink{t: t}, FrontendRules(1024), nil, DefaultBufferSize)
+		p.parked = signalOnce(func() {
+			client.Write(msg)
+			client.SetLinger(0)
+			client.Close()
+		})
+		client.Write(msg)
+		if err := runWithin(t, p); !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("round %d: Run = %v, want ECONNRESET", i+1, err)
+		}
+	}
+}
+
+// runWithin runs p and returns its error, failing the test when the pump
+// still runs 5 s later.
+func runWithin(t *testing.T, p *Pump) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- p.Run() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatal("the pump still waits 5s after the peer ended its stream")
+		return nil
+	}
+}
+
+// signalOnce returns a parked hook that runs f, on a goroutine of its
+// own, the first time the pump waits.
+func signalOnce(f func()) func() {
+	var once sync.Once
+	return func() { once.Do(func() { go f() }) }
 }
