@@ -23,6 +23,10 @@ type clientWriter struct {
 	// raw writer of conn's socket when it is a plain one.
 	relayed io.Writer
 
+	// cutMsg is the final message of a cut that found a write in
+	// progress. The writer makes the cut when that write ends.
+	cutMsg atomic.Pointer[[]byte]
+
 	// mu guards the fields below and is held during each write.
 	mu      sync.Mutex
 	partial bool   // the last relayed write ended inside a message
@@ -36,6 +40,12 @@ func newClientWriter(conn net.Conn) *clientWriter {
 
 // WriteFrames implements wire.Sink for the server-to-client pump.
 func (w *clientWriter) WriteFrames(b []byte, atBoundary bool) error {
+	err := w.writeFrames(b, atBoundary)
+	w.cutIfPending()
+	return err
+}
+
+func (w *clientWriter) writeFrames(b []byte, atBoundary bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -56,6 +66,7 @@ func (w *clientWriter) WriteFrames(b []byte, atBoundary bool) error {
 // send writes complete messages of the front door, or queues them until
 // the relayed message being written is complete.
 func (w *clientWriter) send(msgs []byte) error {
+	defer w.cutIfPending()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -91,15 +102,23 @@ func (w *clientWriter) final(msg []byte) {
 
 // cut writes msg, when the connection is at a message boundary, and shuts
 // the connection down, from a goroutine other than the relay's. It does not
-// wait for the relay: while a relayed write is in progress it does
-// nothing, and the relay's own shutdown sends msg later. Its own write
-// waits at most cutWriteTimeout, because one caller may cut many sessions
-// in turn.
+// wait for a write in progress: the writer makes the cut when that write
+// ends. Its own write waits at most cutWriteTimeout, because one caller
+// may cut many sessions in turn.
 func (w *clientWriter) cut(msg []byte) {
-	if !w.mu.TryLock() {
+	w.cutMsg.Store(&msg)
+	w.cutIfPending()
+}
+
+// cutIfPending makes a cut that was requested, unless another write is in
+// progress, whose writer then makes it.
+func (w *clientWriter) cutIfPending() {
+	pending := w.cutMsg.Load()
+	if pending == nil || !w.mu.TryLock() {
 		return
 	}
 	defer w.mu.Unlock()
+	msg := *pending
 	if w.closed {
 		return
 	}
@@ -123,6 +142,10 @@ type upstreamWriter struct {
 	touch   func()
 	// clientDone reports whether the client sent Terminate.
 	clientDone func() bool
+
+	// cutPending is set by a cut that found a write in progress. The
+	// writer makes the cut when that write ends.
+	cutPending atomic.Bool
 
 	// mu guards partial and closed and is held during each write.
 	mu      sync.Mutex
@@ -151,6 +174,7 @@ func (w *upstreamWriter) WriteFrames(b []byte, atBoundary bool) error {
 	}
 	w.partial = !atBoundary
 	w.mu.Unlock()
+	w.cutIfPending()
 	if w.touch != nil {
 		w.touch()
 	}
@@ -181,11 +205,18 @@ func (w *upstreamWriter) terminate() {
 }
 
 // cut sends Terminate when the connection is at a message boundary and
-// shuts the connection down, from a goroutine other than the relay's. While a
-// relayed write is in progress it does nothing, and the relay's shutdown
-// ends the connection later. Its write waits at most cutWriteTimeout.
+// shuts the connection down, from a goroutine other than the relay's. It
+// does not wait for a write in progress: the writer makes the cut when
+// that write ends. Its own write waits at most cutWriteTimeout.
 func (w *upstreamWriter) cut() {
-	if !w.mu.TryLock() {
+	w.cutPending.Store(true)
+	w.cutIfPending()
+}
+
+// cutIfPending makes a cut that was requested, unless another write is in
+// progress, whose writer then makes it.
+func (w *upstreamWriter) cutIfPending() {
+	if !w.cutPending.Load() || !w.mu.TryLock() {
 		return
 	}
 	defer w.mu.Unlock()

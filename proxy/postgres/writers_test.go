@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,6 +139,71 @@ func TestCutsEndSocketAndWakeReader(t *testing.T) {
 			}
 			if !bytes.Equal(got, tc.want) {
 				t.Errorf("the peer read %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestCutDuringWriteEndsAfterIt cuts while a relayed write waits for a
+// peer that does not read. The cut must return at once, and the writer
+// must make it when its write ends: the peer then reads the whole write,
+// the final message and EOF.
+func TestCutDuringWriteEndsAfterIt(t *testing.T) {
+	final := errorMessage(codeConnectionFailure, "cut")
+	cases := []struct {
+		name string
+		// start returns the writer's mutex, its WriteFrames and its cut.
+		start func(net.Conn) (*sync.Mutex, func([]byte, bool) error, func())
+		want  []byte
+	}{
+		{"client", func(c net.Conn) (*sync.Mutex, func([]byte, bool) error, func()) {
+			w := newClientWriter(c)
+			return &w.mu, w.WriteFrames, func() { w.cut(final) }
+		}, final},
+		{"upstream", func(c net.Conn) (*sync.Mutex, func([]byte, bool) error, func()) {
+			w := newUpstreamWriter(c)
+			return &w.mu, w.WriteFrames, w.cut
+		}, terminateMessage},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			peer, proxySide := testenv.TCPPair(t)
+			peer.SetReadBuffer(64 << 10)
+			proxySide.SetWriteBuffer(64 << 10)
+			mu, write, cut := tc.start(proxySide)
+
+			data := bytes.Repeat([]byte("0123456789abcdef"), 256<<10) // 4 MiB
+			written := make(chan error, 1)
+			go func() { written <- write(data, true) }()
+			deadline := time.Now().Add(5 * time.Second)
+			for mu.TryLock() {
+				mu.Unlock()
+				if time.Now().After(deadline) {
+					t.Fatal("the write never held the writer's lock")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(20 * time.Millisecond) // let the write fill the socket and wait
+
+			start := time.Now()
+			cut()
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("cut took %v while a write waited, want it to return at once", d)
+			}
+
+			peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+			got, err := io.ReadAll(peer)
+			if err != nil {
+				t.Fatalf("the peer's read: %v, want the write, the final message and EOF", err)
+			}
+			if err := <-written; err != nil {
+				t.Errorf("the write during the cut failed: %v", err)
+			}
+			if !bytes.Equal(got[:min(len(got), len(data))], data) {
+				t.Fatalf("the peer read %d bytes that differ from the %d written", len(got), len(data))
+			}
+			if rest := got[len(data):]; !bytes.Equal(rest, tc.want) {
+				t.Errorf("after the write the peer read %q, want %q", rest, tc.want)
 			}
 		})
 	}
