@@ -23,8 +23,8 @@ type clientWriter struct {
 	// raw writer of conn's socket when it is a plain one.
 	relayed io.Writer
 
-	// cutMsg is the final message of a cut that found a write in
-	// progress. The writer makes the cut when that write ends.
+	// cutMsg is the final message of a requested cut. When the cut finds
+	// a write in progress, that write's writer makes the cut after it.
 	cutMsg atomic.Pointer[[]byte]
 
 	// mu guards the fields below and is held during each write.
@@ -143,8 +143,8 @@ type upstreamWriter struct {
 	// clientDone reports whether the client sent Terminate.
 	clientDone func() bool
 
-	// cutPending is set by a cut that found a write in progress. The
-	// writer makes the cut when that write ends.
+	// cutPending is set by a requested cut. When the cut finds a write in
+	// progress, that write's writer makes the cut after it.
 	cutPending atomic.Bool
 
 	// mu guards partial and closed and is held during each write.
