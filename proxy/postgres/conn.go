@@ -254,6 +254,13 @@ func (c *clientConn) endLive(recording, hash string) *session.Live {
 
 // requestStop records the first reason to stop and wakes the connection.
 func (c *clientConn) requestStop(reason session.Reason, msg string) {
+	c.noteStop(reason, msg)
+	c.cancel()
+}
+
+// noteStop records the first reason to stop without waking the
+// connection.
+func (c *clientConn) noteStop(reason session.Reason, msg string) {
 	c.stopMu.Lock()
 	defer c.stopMu.Unlock()
 	if c.stopReason != "" {
@@ -261,7 +268,6 @@ func (c *clientConn) requestStop(reason session.Reason, msg string) {
 	}
 	c.stopReason, c.stopMsg = reason, msg
 	close(c.stopped)
-	c.cancel()
 }
 
 func (c *clientConn) stopInfo() (session.Reason, string, bool) {
@@ -290,14 +296,19 @@ func (c *clientConn) Warn(msg string) {
 // the sockets and records the end. Neither end waits for the relay's
 // goroutines, so a window end that stops many sessions in one pass closes
 // them all before the first backend starts to exit and takes a core.
+//
+// The stop is recorded before the cuts, and the connection is woken after
+// them. Woken first, the relay could stop its client side before the
+// check below and leave the cuts to its own shutdown, which runs later.
 func (c *clientConn) Terminate(reason session.Reason, msg string) {
-	c.requestStop(reason, msg)
+	c.noteStop(reason, msg)
+	defer c.cancel()
 	if !c.relaying.Load() {
 		return // the relay's own shutdown, or start-up, sends the message
 	}
 	c.out.cut(errorMessage(stopCode(reason), msg))
 	// The relay still runs its client side, so it has not handed the
-	// upstream connection to another session, and the stop just requested
+	// upstream connection to another session, and the stop just recorded
 	// keeps it from doing so.
 	c.upstream.writer.cut()
 }
