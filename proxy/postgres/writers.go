@@ -40,12 +40,7 @@ func newClientWriter(conn net.Conn) *clientWriter {
 
 // WriteFrames implements wire.Sink for the server-to-client pump.
 func (w *clientWriter) WriteFrames(b []byte, atBoundary bool) error {
-	err := w.writeFrames(b, atBoundary)
-	w.cutIfPending()
-	return err
-}
-
-func (w *clientWriter) writeFrames(b []byte, atBoundary bool) error {
+	defer w.cutIfPending() // after the unlock below
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -66,7 +61,7 @@ func (w *clientWriter) writeFrames(b []byte, atBoundary bool) error {
 // send writes complete messages of the front door, or queues them until
 // the relayed message being written is complete.
 func (w *clientWriter) send(msgs []byte) error {
-	defer w.cutIfPending()
+	defer w.cutIfPending() // after the unlock below
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
