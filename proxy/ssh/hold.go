@@ -45,6 +45,13 @@ func (c *conn) requestAccess(h holdIO, d requestDetails) (*store.Grant, error) {
 			return nil, err
 		}
 	}
+	if h != nil {
+		// Waiting starts before the request opens and before the hold
+		// tells the person to press Ctrl-C, so no key typed from here
+		// on reaches the target and a Ctrl-C after that line is seen.
+		h.setWaiting(true)
+		defer h.setWaiting(false)
+	}
 	sub, err := c.srv.opts.Engine.Submit(c.ctx, approval.Ask{
 		Requester: c.person, Kind: approval.KindSSH, Target: c.route.target, Principal: c.route.login,
 		Duration: d.duration, Trigger: d.trigger, Reason: d.reason, Ticket: d.ticket,
@@ -96,8 +103,6 @@ func (c *conn) waitDecision(h holdIO, r *store.Request) (*store.Grant, error) {
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	if h != nil {
-		h.setWaiting(true)
-		defer h.setWaiting(false)
 		go func() {
 			select {
 			case <-h.interrupted():

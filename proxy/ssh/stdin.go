@@ -1,6 +1,7 @@
 package sshproxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -72,12 +73,18 @@ func (p *stdinPump) start() {
 
 // setWaiting switches between waiting for a decision, when keys are
 // dropped and Ctrl-C stops the wait, and keeping keys for the target.
+// Keys kept before the wait began were typed before any approval, so the
+// switch drops them too, and a Ctrl-C among them stops the wait.
 func (p *stdinPump) setWaiting(waiting bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
 	case waiting && p.mode == stdinBuffer:
 		p.mode = stdinHold
+		if bytes.IndexByte(p.typeahead, keyInterrupt) >= 0 {
+			p.stopHold.Do(func() { close(p.interrupt) })
+		}
+		p.typeahead = nil
 	case !waiting && p.mode == stdinHold:
 		p.mode = stdinBuffer
 	}

@@ -76,6 +76,35 @@ func TestLineEditor(t *testing.T) {
 	}
 }
 
+// TestStdinWaitDropsEarlierKeys covers keys that reach the pump just
+// before the hold switches it to waiting. They were typed before any
+// approval, so the switch drops them, and a Ctrl-C among them stops the wait.
+func TestStdinWaitDropsEarlierKeys(t *testing.T) {
+	p := newStdinPump(&sessionChannel{})
+	p.deliver([]byte("rm -rf build\r"))
+	p.setWaiting(true)
+	p.setWaiting(false)
+	p.deliver([]byte("ls\r"))
+	if got := string(p.typeahead); got != "ls\r" {
+		t.Errorf("keys kept for the target = %q, want only %q typed after the wait", got, "ls\r")
+	}
+	select {
+	case <-p.interrupt:
+		t.Fatal("the wait was stopped without a Ctrl-C")
+	default:
+	}
+
+	p = newStdinPump(&sessionChannel{})
+	p.deliver([]byte("ls\r\x03"))
+	p.setWaiting(true)
+	select {
+	case <-p.interrupt:
+	default:
+		t.Error("a Ctrl-C typed just before the wait began did not stop it")
+	}
+	p.deliver([]byte{keyInterrupt}) // a second Ctrl-C must not close the channel twice
+}
+
 func TestIsTransfer(t *testing.T) {
 	tests := []struct {
 		kind, command string
