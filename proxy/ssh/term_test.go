@@ -8,10 +8,12 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 )
 
 // terminal runs a client program on a pseudo-terminal, as a person at a
@@ -20,7 +22,7 @@ type terminal struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	ptmx *os.File
-	done chan struct{}
+	done chan struct{} // closed once the program has exited and its output is read
 	err  error
 
 	// mu guards out and changed.
@@ -29,16 +31,42 @@ type terminal struct {
 	changed chan struct{} // closed and replaced when out grows
 }
 
+// drainQuiet is how long the terminal keeps reading after the program
+// exits. The program's writes are already in the kernel then, so the
+// first read returns them and the rest only bounds the wait.
+const drainQuiet = 100 * time.Millisecond
+
 // startTerminal starts cmd on a new pseudo-terminal of cols x rows.
+//
+// The terminal keeps its own descriptor of the pty's slave side, so its
+// reads never end with the EIO that Linux returns once every slave
+// descriptor is closed. Reading up to that EIO lost the last lines ssh
+// wrote before it exited in about one run in 40, although ssh's debug
+// log showed the writes. The terminal learns of the exit from Wait.
 func startTerminal(t *testing.T, cmd *exec.Cmd, cols, rows uint16) *terminal {
 	t.Helper()
-	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: cols, Rows: rows})
+	ptmx, tty, err := openPty()
 	if err != nil {
+		t.Fatalf("open a pty: %v", err)
+	}
+	if err := pty.Setsize(ptmx, &pty.Winsize{Cols: cols, Rows: rows}); err != nil {
+		t.Fatalf("set the pty size: %v", err)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s on a pty: %v", cmd.Args[0], err)
 	}
 	t.Logf("started pid %d on a pty: %s", cmd.Process.Pid, strings.Join(cmd.Args, " "))
 	term := &terminal{t: t, cmd: cmd, ptmx: ptmx, done: make(chan struct{}), changed: make(chan struct{})}
-	go term.read()
+	readDone := make(chan struct{})
+	go term.read(readDone)
+	go func() {
+		term.err = cmd.Wait()
+		_ = ptmx.SetReadDeadline(time.Now().Add(drainQuiet))
+		<-readDone
+		close(term.done)
+	}()
 	t.Cleanup(func() {
 		select {
 		case <-term.done:
@@ -47,13 +75,35 @@ func startTerminal(t *testing.T, cmd *exec.Cmd, cols, rows uint16) *terminal {
 			<-term.done
 		}
 		ptmx.Close()
+		tty.Close()
 	})
 	return term
 }
 
-// read copies the terminal's output until the program exits and the
-// terminal reports EIO.
-func (term *terminal) read() {
+// openPty opens a pty whose master side is read through Go's poller, so
+// read deadlines work on it. pty.Open calls Fd on the master, which puts
+// it in blocking mode for good, so openPty returns a nonblocking copy.
+func openPty() (ptmx, tty *os.File, err error) {
+	blocking, tty, err := pty.Open()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer blocking.Close()
+	fd, err := unix.FcntlInt(blocking.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err == nil {
+		err = unix.SetNonblock(fd, true)
+	}
+	if err != nil {
+		tty.Close()
+		return nil, nil, fmt.Errorf("copy the pty descriptor: %w", err)
+	}
+	return os.NewFile(uintptr(fd), "/dev/ptmx"), tty, nil
+}
+
+// read copies the terminal's output until a read fails. That happens
+// when the drain after the program's exit times out.
+func (term *terminal) read(done chan<- struct{}) {
+	defer close(done)
 	buf := make([]byte, 4096)
 	for {
 		n, err := term.ptmx.Read(buf)
@@ -65,11 +115,9 @@ func (term *terminal) read() {
 			term.mu.Unlock()
 		}
 		if err != nil {
-			break
+			return
 		}
 	}
-	term.err = term.cmd.Wait()
-	close(term.done)
 }
 
 // output returns everything the terminal showed so far.
