@@ -52,10 +52,9 @@ func splitCores(pgPID, jitgatePID int) (*coreSplit, error) {
 
 // undo gives PostgreSQL and jitgate the CPU sets they had before.
 //
-// NOTE: Go re-reads its CPU set to size GOMAXPROCS about once a second,
-// so jitgate may run with GOMAXPROCS at 1 for a moment after undo. The
-// window-end workload on a core of its own is the last to use that
-// jitgate process: the memory workloads start jitgate afresh.
+// jitgate sets its GOMAXPROCS once at start (half the CPUs, at least
+// one), so the split and undo do not change it. Go re-reads the CPU set
+// only when GOMAXPROCS was left to it.
 func (s *coreSplit) undo() error {
 	return errors.Join(pinTree(s.pg, &s.pgMask), pinTree(s.jg, &s.jgMask))
 }

@@ -61,6 +61,7 @@ func serve(ctx context.Context, g *globals, configPath, listen, logFormat, logLe
 	if err != nil {
 		return err
 	}
+	limitProcs(g, log)
 
 	srv, err := server.New(ctx, cfg, server.Options{Logger: log, Stdout: g.stdout})
 	if err != nil {

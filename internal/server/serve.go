@@ -157,27 +157,12 @@ func (s *Server) shutdown(hs *http.Server, doors *frontDoors) error {
 	return err
 }
 
-// startFrontDoors starts the SSH and Postgres front doors. Each one is
-// started with doors.run, which owns its goroutine: serve must return once
-// ctx ends, and an error it returns before that stops the whole server.
-//
-// The front doors join here, in this shape:
-//
-//	if s.cfg.Listen.SSH != "" {
-//		door, err := sshproxy.New(sshproxy.Options{Engine: s.engine, Registry: s.registry, ...})
-//		if err != nil {
-//			return err
-//		}
-//		ln, err := net.Listen("tcp", s.cfg.Listen.SSH)
-//		if err != nil {
-//			return fmt.Errorf("server: listening on listen.ssh %s: %w", s.cfg.Listen.SSH, err)
-//		}
-//		fmt.Fprintf(s.opts.Stdout, "jitgate: SSH on %s\n", ln.Addr())
-//		doors.run(ctx, "ssh", func(ctx context.Context) error { return door.Serve(ctx, ln) })
-//	}
-//
-// and the same for listen.postgres. Live sessions are terminated by the
-// registry at shutdown, after the doors stop accepting.
+// startFrontDoors starts the webhook delivery and the SSH and Postgres
+// front doors whose listen address is set. Each one is started with
+// doors.run, which owns its goroutine: serve must return once ctx ends,
+// and an error it returns before that stops the whole server. Live
+// sessions are terminated by the registry at shutdown, after the doors
+// stop accepting.
 func (s *Server) startFrontDoors(ctx context.Context, doors *frontDoors) error {
 	if s.notifier != nil {
 		doors.run(ctx, "webhooks", s.notifier.Run)
