@@ -47,10 +47,16 @@ func (c *conn) requestAccess(h holdIO, d requestDetails) (*store.Grant, error) {
 	}
 	if h != nil {
 		// Waiting starts before the request opens and before the hold
-		// tells the person to press Ctrl-C, so no key typed from here
-		// on reaches the target and a Ctrl-C after that line is seen.
+		// shows the Ctrl-C line. So no key typed on this channel from
+		// here on reaches the target, and a Ctrl-C after that line stops
+		// the wait.
 		h.setWaiting(true)
 		defer h.setWaiting(false)
+		select {
+		case <-h.interrupted():
+			return nil, reject(errInterrupted, "stopped with Ctrl-C; no access request was opened")
+		default:
+		}
 	}
 	sub, err := c.srv.opts.Engine.Submit(c.ctx, approval.Ask{
 		Requester: c.person, Kind: approval.KindSSH, Target: c.route.target, Principal: c.route.login,
@@ -71,6 +77,7 @@ func (c *conn) requestAccess(h holdIO, d requestDetails) (*store.Grant, error) {
 	log := c.logger().With("request", r.ID)
 	if sub.Grant != nil {
 		log.Warn("break-glass grant", "grant", sub.Grant.ID)
+		stopWaiting(h)
 		notify(h, fmt.Sprintf("jitgate: break-glass grant %d for %s ends at %s; it will be reviewed",
 			sub.Grant.ID, describeRoute(c.route), formatTime(sub.Grant.End)))
 		return sub.Grant, nil
@@ -91,6 +98,15 @@ func (c *conn) showHold(h holdIO, r *store.Request, joined bool) {
 		notify(h, "jitgate: approve or deny it at "+strings.TrimRight(url, "/")+"/requests/"+strconv.FormatInt(r.ID, 10))
 	}
 	notify(h, fmt.Sprintf("jitgate: waiting until %s; press Ctrl-C to stop waiting", formatTime(r.ExpiresAt)))
+}
+
+// stopWaiting keeps the keys typed from now on for the target. A hold
+// calls it before it shows that access was granted, so keys typed right
+// after that line are not dropped.
+func stopWaiting(h holdIO) {
+	if h != nil {
+		h.setWaiting(false)
+	}
 }
 
 // waitDecision blocks until request r is decided, the person stops
@@ -138,6 +154,7 @@ func (c *conn) decision(h holdIO, r *store.Request, g *store.Grant) (*store.Gran
 		if approvers := c.approvers(r.ID); len(approvers) > 0 {
 			by = " by " + strings.Join(approvers, ", ")
 		}
+		stopWaiting(h)
 		notify(h, fmt.Sprintf("jitgate: access request %d approved%s; grant %d ends at %s", r.ID, by, g.ID, formatTime(g.End)))
 		return g, nil
 	case store.RequestDenied:

@@ -115,7 +115,11 @@ func (p *stdinPump) relay(up ssh.Channel) {
 func (p *stdinPump) prompt(ctx context.Context, question string) (string, error) {
 	answer := make(chan promptResult, 1)
 	p.mu.Lock()
-	if p.eof {
+	// Keys kept before the prompt appeared are not its answer, so they
+	// are dropped, and a Ctrl-C among them cancels the prompt.
+	interrupted := bytes.IndexByte(p.typeahead, keyInterrupt) >= 0
+	p.typeahead = nil
+	if p.eof || interrupted {
 		p.mu.Unlock()
 		return "", errPromptAborted
 	}

@@ -1,6 +1,7 @@
 package sshproxy
 
 import (
+	"context"
 	"net"
 	"os"
 	"path/filepath"
@@ -103,6 +104,26 @@ func TestStdinWaitDropsEarlierKeys(t *testing.T) {
 		t.Error("a Ctrl-C typed just before the wait began did not stop it")
 	}
 	p.deliver([]byte{keyInterrupt}) // a second Ctrl-C must not close the channel twice
+}
+
+// TestStdinPromptDropsEarlierKeys covers a Ctrl-C typed before a prompt
+// appeared: it cancels the prompt, so no request opens, and it is not
+// left among the kept keys to stop a later wait.
+func TestStdinPromptDropsEarlierKeys(t *testing.T) {
+	p := newStdinPump(&sessionChannel{})
+	p.deliver([]byte("\x03"))
+	if _, err := p.prompt(context.Background(), "Reason: "); err != errPromptAborted {
+		t.Errorf("prompt after a kept Ctrl-C returned %v, want %v", err, errPromptAborted)
+	}
+	if len(p.typeahead) != 0 {
+		t.Errorf("keys kept after the prompt = %q, want none", p.typeahead)
+	}
+	p.setWaiting(true)
+	select {
+	case <-p.interrupt:
+		t.Error("the Ctrl-C typed before the prompt also stopped the wait after it")
+	default:
+	}
 }
 
 func TestIsTransfer(t *testing.T) {
