@@ -31,10 +31,10 @@ type terminal struct {
 	changed chan struct{} // closed and replaced when out grows
 }
 
-// drainQuiet is how long the terminal keeps reading after the program
-// exits. The program's writes are already in the kernel then, so the
-// first read returns them and the rest only bounds the wait.
-const drainQuiet = 100 * time.Millisecond
+// drainWait is how long the terminal keeps waiting for output after the
+// program exits. The program's writes are in the kernel by then, and
+// read drains what is left without waiting once this time is up.
+const drainWait = 100 * time.Millisecond
 
 // startTerminal starts cmd on a new pseudo-terminal of cols x rows.
 //
@@ -49,6 +49,12 @@ func startTerminal(t *testing.T, cmd *exec.Cmd, cols, rows uint16) *terminal {
 	if err != nil {
 		t.Fatalf("open a pty: %v", err)
 	}
+	// Registered first, so it runs after the cleanup below that waits
+	// for the program.
+	t.Cleanup(func() {
+		ptmx.Close()
+		tty.Close()
+	})
 	if err := pty.Setsize(ptmx, &pty.Winsize{Cols: cols, Rows: rows}); err != nil {
 		t.Fatalf("set the pty size: %v", err)
 	}
@@ -63,7 +69,7 @@ func startTerminal(t *testing.T, cmd *exec.Cmd, cols, rows uint16) *terminal {
 	go term.read(readDone)
 	go func() {
 		term.err = cmd.Wait()
-		_ = ptmx.SetReadDeadline(time.Now().Add(drainQuiet))
+		_ = ptmx.SetReadDeadline(time.Now().Add(drainWait))
 		<-readDone
 		close(term.done)
 	}()
@@ -74,8 +80,6 @@ func startTerminal(t *testing.T, cmd *exec.Cmd, cols, rows uint16) *terminal {
 			_ = cmd.Process.Kill()
 			<-term.done
 		}
-		ptmx.Close()
-		tty.Close()
 	})
 	return term
 }
@@ -91,7 +95,9 @@ func openPty() (ptmx, tty *os.File, err error) {
 	defer blocking.Close()
 	fd, err := unix.FcntlInt(blocking.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	if err == nil {
-		err = unix.SetNonblock(fd, true)
+		if err = unix.SetNonblock(fd, true); err != nil {
+			unix.Close(fd)
+		}
 	}
 	if err != nil {
 		tty.Close()
@@ -100,24 +106,45 @@ func openPty() (ptmx, tty *os.File, err error) {
 	return os.NewFile(uintptr(fd), "/dev/ptmx"), tty, nil
 }
 
-// read copies the terminal's output until a read fails. That happens
-// when the drain after the program's exit times out.
+// read copies the terminal's output until a read fails, which happens
+// when the wait after the program's exit times out. Then it takes what is
+// left without waiting. The deadline may have passed before this
+// goroutine ran again, and Go's Read then returns without reading.
 func (term *terminal) read(done chan<- struct{}) {
 	defer close(done)
 	buf := make([]byte, 4096)
 	for {
 		n, err := term.ptmx.Read(buf)
-		if n > 0 {
-			term.mu.Lock()
-			term.out.Write(buf[:n])
-			close(term.changed)
-			term.changed = make(chan struct{})
-			term.mu.Unlock()
-		}
+		term.show(buf[:n])
 		if err != nil {
-			return
+			break
 		}
 	}
+	raw, err := term.ptmx.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = raw.Control(func(fd uintptr) {
+		for {
+			n, err := unix.Read(int(fd), buf)
+			if n <= 0 || err != nil {
+				return
+			}
+			term.show(buf[:n])
+		}
+	})
+}
+
+// show adds b to the output.
+func (term *terminal) show(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	term.mu.Lock()
+	defer term.mu.Unlock()
+	term.out.Write(b)
+	close(term.changed)
+	term.changed = make(chan struct{})
 }
 
 // output returns everything the terminal showed so far.
