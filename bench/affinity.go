@@ -52,9 +52,9 @@ func splitCores(pgPID, jitgatePID int) (*coreSplit, error) {
 
 // undo gives PostgreSQL and jitgate the CPU sets they had before.
 //
-// jitgate sets its GOMAXPROCS once at start (half the CPUs, at least
-// one), so the split and undo do not change it. Go re-reads the CPU set
-// only when GOMAXPROCS was left to it.
+// On 2 or more CPUs jitgate sets its GOMAXPROCS once at start, to half
+// of them, so the split and undo do not change it. Go re-reads the CPU
+// set only when GOMAXPROCS was left to it.
 func (s *coreSplit) undo() error {
 	return errors.Join(pinTree(s.pg, &s.pgMask), pinTree(s.jg, &s.jgMask))
 }
