@@ -45,6 +45,7 @@ type conn struct {
 	nextChannel int // number of the next session channel, for recordings
 	forwards    int // active remote forwards
 	terminating bool
+	holding     bool // a hold waits for a decision, so session channels drop keys
 	live        *session.Live
 	up          *upstream
 	recordings  []sealedRecording
@@ -236,7 +237,23 @@ func (c *conn) addSession(s *sessionChannel) bool {
 		return false
 	}
 	c.sessions[s] = struct{}{}
+	if c.holding {
+		s.stdin.setWaiting(true)
+	}
 	return true
+}
+
+// setHolding marks whether a hold waits for a decision. Every session
+// channel then drops the keys typed while it waits, because nothing typed
+// before approval may reach the target, and keeps later keys for the
+// target. A channel opened meanwhile is switched in addSession.
+func (c *conn) setHolding(holding bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.holding = holding
+	for s := range c.sessions {
+		s.stdin.setWaiting(holding)
+	}
 }
 
 func (c *conn) removeSession(s *sessionChannel) {

@@ -26,9 +26,6 @@ type holdIO interface {
 	hasTerminal() bool
 	// prompt shows question and returns the line typed; only with a terminal.
 	prompt(ctx context.Context, question string) (string, error)
-	// setWaiting marks the time a decision is pending: keys typed then
-	// are dropped and Ctrl-C stops the wait.
-	setWaiting(waiting bool)
 	// interrupted is closed when the person presses Ctrl-C while waiting.
 	interrupted() <-chan struct{}
 }
@@ -45,13 +42,12 @@ func (c *conn) requestAccess(h holdIO, d requestDetails) (*store.Grant, error) {
 			return nil, err
 		}
 	}
+	// Holding starts before the request opens and before the hold shows
+	// the Ctrl-C line. So no key typed from here on reaches the target,
+	// on any session channel, and a Ctrl-C after that line stops the wait.
+	c.setHolding(true)
+	defer c.setHolding(false)
 	if h != nil {
-		// Waiting starts before the request opens and before the hold
-		// shows the Ctrl-C line. So no key typed on this channel from
-		// here on reaches the target, and a Ctrl-C after that line stops
-		// the wait.
-		h.setWaiting(true)
-		defer h.setWaiting(false)
 		select {
 		case <-h.interrupted():
 			return nil, reject(errInterrupted, "stopped with Ctrl-C; no access request was opened")
@@ -77,7 +73,7 @@ func (c *conn) requestAccess(h holdIO, d requestDetails) (*store.Grant, error) {
 	log := c.logger().With("request", r.ID)
 	if sub.Grant != nil {
 		log.Warn("break-glass grant", "grant", sub.Grant.ID)
-		stopWaiting(h)
+		c.setHolding(false) // keys typed after the next line are kept
 		notify(h, fmt.Sprintf("jitgate: break-glass grant %d for %s ends at %s; it will be reviewed",
 			sub.Grant.ID, describeRoute(c.route), formatTime(sub.Grant.End)))
 		return sub.Grant, nil
@@ -98,15 +94,6 @@ func (c *conn) showHold(h holdIO, r *store.Request, joined bool) {
 		notify(h, "jitgate: approve or deny it at "+strings.TrimRight(url, "/")+"/requests/"+strconv.FormatInt(r.ID, 10))
 	}
 	notify(h, fmt.Sprintf("jitgate: waiting until %s; press Ctrl-C to stop waiting", formatTime(r.ExpiresAt)))
-}
-
-// stopWaiting keeps the keys typed from now on for the target. A hold
-// calls it before it shows that access was granted, so keys typed right
-// after that line are not dropped.
-func stopWaiting(h holdIO) {
-	if h != nil {
-		h.setWaiting(false)
-	}
 }
 
 // waitDecision blocks until request r is decided, the person stops
@@ -154,7 +141,7 @@ func (c *conn) decision(h holdIO, r *store.Request, g *store.Grant) (*store.Gran
 		if approvers := c.approvers(r.ID); len(approvers) > 0 {
 			by = " by " + strings.Join(approvers, ", ")
 		}
-		stopWaiting(h)
+		c.setHolding(false) // keys typed after the next line are kept
 		notify(h, fmt.Sprintf("jitgate: access request %d approved%s; grant %d ends at %s", r.ID, by, g.ID, formatTime(g.End)))
 		return g, nil
 	case store.RequestDenied:

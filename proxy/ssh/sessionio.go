@@ -221,6 +221,4 @@ func (s *sessionChannel) prompt(ctx context.Context, question string) (string, e
 	return s.stdin.prompt(ctx, question)
 }
 
-func (s *sessionChannel) setWaiting(waiting bool) { s.stdin.setWaiting(waiting) }
-
 func (s *sessionChannel) interrupted() <-chan struct{} { return s.stdin.interrupt }

@@ -126,6 +126,38 @@ func TestStdinPromptDropsEarlierKeys(t *testing.T) {
 	}
 }
 
+// TestHoldDropsKeysOnEveryChannel covers a connection with more than one
+// session channel, as under OpenSSH's ControlMaster. Keys typed while a
+// hold waits are dropped on channels opened before the hold and during
+// it. Keys typed after it are kept for the target.
+func TestHoldDropsKeysOnEveryChannel(t *testing.T) {
+	c := &conn{sessions: map[*sessionChannel]struct{}{}}
+	newChannel := func() *sessionChannel {
+		s := &sessionChannel{c: c}
+		s.stdin = newStdinPump(s)
+		if !c.addSession(s) {
+			t.Fatal("addSession rejected the channel")
+		}
+		return s
+	}
+	before := newChannel()
+	before.stdin.deliver([]byte("typed before the hold\r"))
+	c.setHolding(true)
+	during := newChannel()
+	before.stdin.deliver([]byte("rm -rf build\r"))
+	during.stdin.deliver([]byte("rm -rf dist\r"))
+	c.setHolding(false)
+	before.stdin.deliver([]byte("ls\r"))
+	during.stdin.deliver([]byte("pwd\r"))
+
+	if got := string(before.stdin.typeahead); got != "ls\r" {
+		t.Errorf("keys kept on the channel opened before the hold = %q, want %q", got, "ls\r")
+	}
+	if got := string(during.stdin.typeahead); got != "pwd\r" {
+		t.Errorf("keys kept on the channel opened during the hold = %q, want %q", got, "pwd\r")
+	}
+}
+
 func TestIsTransfer(t *testing.T) {
 	tests := []struct {
 		kind, command string
