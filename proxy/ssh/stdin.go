@@ -81,13 +81,20 @@ func (p *stdinPump) setWaiting(waiting bool) {
 	switch {
 	case waiting && p.mode == stdinBuffer:
 		p.mode = stdinHold
-		if bytes.IndexByte(p.typeahead, keyInterrupt) >= 0 {
+		if p.dropTypeahead() {
 			p.stopHold.Do(func() { close(p.interrupt) })
 		}
-		p.typeahead = nil
 	case !waiting && p.mode == stdinHold:
 		p.mode = stdinBuffer
 	}
+}
+
+// dropTypeahead drops the kept keys and reports whether they contained a
+// Ctrl-C. The caller must hold mu.
+func (p *stdinPump) dropTypeahead() (interrupted bool) {
+	interrupted = bytes.IndexByte(p.typeahead, keyInterrupt) >= 0
+	p.typeahead = nil
+	return interrupted
 }
 
 // relay sends the kept keys and all further input to up, and sends EOF
@@ -117,8 +124,7 @@ func (p *stdinPump) prompt(ctx context.Context, question string) (string, error)
 	p.mu.Lock()
 	// Keys kept before the prompt appeared are not its answer, so they
 	// are dropped, and a Ctrl-C among them cancels the prompt.
-	interrupted := bytes.IndexByte(p.typeahead, keyInterrupt) >= 0
-	p.typeahead = nil
+	interrupted := p.dropTypeahead()
 	if p.eof || interrupted {
 		p.mu.Unlock()
 		return "", errPromptAborted
