@@ -327,14 +327,15 @@ func watchSockets(ctx context.Context, pgHost string, pgPort, proxyPort int, con
 	}
 	// The backends that jitgate's closes wake take both cores while they
 	// exit, and a reader that waits for the CPU behind them would note
-	// each close late. Running this reader on a thread of its own at a
-	// higher priority, where the harness may, keeps its readings close to
-	// the instant the kernel saw each close. jitgate runs at the default
-	// priority, so the reader's own CPU comes out of jitgate's share. A
-	// reading of the IPv4 table took about 1 ms here, so with the pause
-	// the reader takes about a third of one core.
+	// each close late. Running this reader on a thread of its own at
+	// real-time priority, where the harness may, keeps its readings close
+	// to the instant the kernel saw each close. jitgate's window-end pass
+	// runs at the same priority, where it may, and the two do not preempt
+	// each other. A reading of the IPv4 table took about 1 ms here, so
+	// with the pause the reader takes about a third of one core. The
+	// thread is not unlocked, so it exits with this goroutine and keeps
+	// no raised priority.
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	if err := raiseThreadPriority(); err != nil {
 		slog.Debug("the socket reader runs at the default priority", "err", err)
 	}

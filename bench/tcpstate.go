@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"syscall"
+	"unsafe"
 )
 
 // establishedPeers returns the remote ports of the ESTABLISHED TCP
@@ -116,12 +117,20 @@ func (t *tcpTable) dump(family uint8, found func(local, remote int)) error {
 	}
 }
 
-// readerNice is the nice value of the thread that reads the TCP table.
+// readerNice is the nice value of the thread that reads the TCP table
+// when it may not run at real-time priority.
 const readerNice = -15
 
-// raiseThreadPriority sets the calling thread's nice value to readerNice.
-// On Linux, setpriority(2) with PRIO_PROCESS and the thread id acts on
-// that one thread. It needs CAP_SYS_NICE and fails without it.
+// raiseThreadPriority moves the calling thread to SCHED_FIFO at priority
+// 1, the priority of jitgate's window-end pass, or failing that sets its
+// nice value to readerNice. Both need CAP_SYS_NICE; the first also works
+// with an RLIMIT_RTPRIO of 1. On Linux, setpriority(2) with PRIO_PROCESS
+// and the thread id acts on that one thread.
 func raiseThreadPriority() error {
+	param := struct{ priority int32 }{1}
+	const schedFIFO = 1
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, 0, schedFIFO, uintptr(unsafe.Pointer(&param))); errno == 0 {
+		return nil
+	}
 	return syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), readerNice)
 }

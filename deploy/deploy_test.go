@@ -323,12 +323,18 @@ func TestUnitContent(t *testing.T) {
 		{"User", "jitgate"},
 		{"StateDirectory", path.Base(stateDir)},
 		{"StateDirectoryMode", "0700"},
+		{"LimitRTPRIO", "1"},
 	}
 	for _, c := range checks {
 		got := unitValues(unit, "Service", c.key)
 		if len(got) != 1 || got[0] != c.want {
 			t.Errorf("[Service] %s = %q, want exactly %q", c.key, got, c.want)
 		}
+	}
+	// RestrictRealtime=yes makes the window-end pass's request for
+	// real-time priority fail.
+	if got := unitValues(unit, "Service", "RestrictRealtime"); len(got) > 0 && got[len(got)-1] != "no" {
+		t.Errorf("[Service] RestrictRealtime = %q; it forbids the window-end pass's real-time priority", got)
 	}
 }
 

@@ -133,6 +133,13 @@ func (l *Live) stop(reason Reason, msg string) bool {
 	return true
 }
 
+// stopReason returns the reason that stop recorded.
+func (l *Live) stopReason() Reason {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reason
+}
+
 // logStop logs a termination that stop made.
 func (l *Live) logStop(reason Reason) {
 	l.reg.opts.Logger.Info("session terminated", "session", l.session.ID, "grant", l.session.GrantID, "reason", reason)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jitgate/jitgate/internal/cpuprio"
 	"github.com/jitgate/jitgate/store"
 )
 
@@ -73,11 +74,31 @@ func (r *Registry) follow(ctx context.Context, w *grantWatch, version int64) {
 			return
 		}
 		version = g.Version
-		r.forEach(w, func(l *Live) { l.apply(g) })
-		if g.State != store.GrantActive {
-			return
+		if g.State == store.GrantActive {
+			r.forEach(w, func(l *Live) { l.apply(g) })
+			continue
 		}
+		var stopped []*Live
+		r.cutPass(func() {
+			r.forEach(w, func(l *Live) {
+				if l.apply(g) {
+					stopped = append(stopped, l)
+				}
+			})
+		})
+		for _, l := range stopped {
+			l.logStop(l.stopReason())
+		}
+		return
 	}
+}
+
+// cutPass runs pass, which terminates sessions in turn, at real-time
+// priority when the process may raise it (see package cpuprio). Each cut
+// wakes the process at the far end, and at the normal priority the
+// scheduler can run those processes before the pass makes its next cut.
+func (r *Registry) cutPass(pass func()) {
+	cpuprio.Run(pass) // an error means the normal priority, which still works
 }
 
 // forEach calls fn for each live session of w, outside the registry lock.
@@ -94,12 +115,13 @@ func (r *Registry) forEach(w *grantWatch, fn func(*Live)) {
 }
 
 // apply takes a new version of the grant: a revocation or end terminates
-// the session, and anything else re-arms its timers.
-func (l *Live) apply(g *store.Grant) {
+// the session, and anything else re-arms its timers. It reports whether
+// it terminated the session, and logs nothing; the caller logs the stop.
+func (l *Live) apply(g *store.Grant) bool {
 	l.mu.Lock()
 	if g.Version < l.grant.Version {
 		l.mu.Unlock()
-		return // the session opened under a later version
+		return false // the session opened under a later version
 	}
 	l.grant = g
 	l.mu.Unlock()
@@ -109,25 +131,28 @@ func (l *Live) apply(g *store.Grant) {
 		if g.Closer != "" {
 			by = " by " + g.Closer
 		}
-		l.terminate(ReasonRevoked, fmt.Sprintf("jitgate: grant %d was revoked%s; the session is closed", g.ID, by))
+		return l.stop(ReasonRevoked, fmt.Sprintf("jitgate: grant %d was revoked%s; the session is closed", g.ID, by))
 	case store.GrantEnded:
-		l.terminate(ReasonWindowEnd, windowEndMessage(g))
-	default:
-		l.arm()
+		return l.stop(ReasonWindowEnd, windowEndMessage(g))
 	}
+	l.arm()
+	return false
 }
 
 // endWindow runs on a session's window-end timer. It terminates the
 // session and, in the same pass, every other session of the grant whose
 // window has ended too. The sessions of a grant end at the same instant,
 // and each of their timers starts a goroutine. With many sessions, the
-// first timer to run closes them all rather than leave each to its own
-// goroutine, which waits for a core while the first backends exit.
+// first timer to run closes them all, in a pass at real-time priority
+// (cutPass), rather than leave each to its own goroutine, which waits
+// for a core while the first backends exit. The later timers find their
+// sessions ended.
 func (r *Registry) endWindow(l *Live) {
 	r.mu.Lock()
 	w := r.watches[l.session.GrantID]
 	lives := []*Live{l}
-	if w != nil && !w.ending {
+	leader := w != nil && !w.ending
+	if leader {
 		w.ending = true
 		for o := range w.lives {
 			if o != l {
@@ -139,13 +164,20 @@ func (r *Registry) endWindow(l *Live) {
 
 	now := r.opts.Clock.Now()
 	var stopped []*Live
-	for _, o := range lives {
-		o.mu.Lock()
-		g := o.grant
-		o.mu.Unlock()
-		if (o == l || !now.Before(g.End)) && o.stop(ReasonWindowEnd, windowEndMessage(g)) {
-			stopped = append(stopped, o)
+	pass := func() {
+		for _, o := range lives {
+			o.mu.Lock()
+			g := o.grant
+			o.mu.Unlock()
+			if (o == l || !now.Before(g.End)) && o.stop(ReasonWindowEnd, windowEndMessage(g)) {
+				stopped = append(stopped, o)
+			}
 		}
+	}
+	if leader {
+		r.cutPass(pass)
+	} else {
+		pass() // the first timer of the grant ended the other sessions
 	}
 
 	for _, o := range stopped {

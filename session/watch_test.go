@@ -7,11 +7,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jitgate/jitgate/approval"
 	"github.com/jitgate/jitgate/internal/clock"
+	"github.com/jitgate/jitgate/internal/cpuprio"
 	"github.com/jitgate/jitgate/session"
 	"github.com/jitgate/jitgate/store"
 )
@@ -144,4 +146,89 @@ func TestFirstWindowTimerEndsAll(t *testing.T) {
 			t.Errorf("session %d still open after the first window-end timer ran", i)
 		}
 	}
+}
+
+// policyConn records the CPU scheduling policy of the thread that
+// terminates it.
+type policyConn struct {
+	terminated chan int
+}
+
+func (c *policyConn) Warn(string) {}
+
+func (c *policyConn) Terminate(session.Reason, string) {
+	p, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_GETSCHEDULER, 0, 0, 0)
+	if errno != 0 {
+		p = ^uintptr(0)
+	}
+	c.terminated <- int(p)
+}
+
+// openPolicyConns opens n sessions of f's grant in reg.
+func openPolicyConns(t *testing.T, reg *session.Registry, n int) []*policyConn {
+	t.Helper()
+	conns := make([]*policyConn, n)
+	for i := range conns {
+		conns[i] = &policyConn{terminated: make(chan int, 1)}
+		s := &store.Session{Kind: approval.KindSSH, Person: "alice", Target: "web-1", Principal: "deploy"}
+		if _, err := reg.Open(context.Background(), s, conns[i]); err != nil {
+			t.Fatalf("open session %d: %v", i, err)
+		}
+	}
+	return conns
+}
+
+// checkCutAtRealTime fails unless every conn was terminated on a thread
+// at SCHED_FIFO.
+func checkCutAtRealTime(t *testing.T, conns []*policyConn) {
+	t.Helper()
+	const schedFIFO = 1
+	for i, c := range conns {
+		select {
+		case p := <-c.terminated:
+			if p != schedFIFO {
+				t.Errorf("session %d was terminated at scheduling policy %d, want SCHED_FIFO (%d)", i, p, schedFIFO)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("session %d was not terminated within 5s", i)
+		}
+	}
+}
+
+// skipWithoutRealTime skips a test where the process may not raise a
+// thread to real-time priority.
+func skipWithoutRealTime(t *testing.T) {
+	if err := cpuprio.Check(); err != nil {
+		t.Skipf("the window-end pass runs at the normal priority here: %v", err)
+	}
+}
+
+// TestWindowEndCutsAtRealTimePriority checks that the pass that ends a
+// grant's sessions at its window end runs at real-time priority, so the
+// processes its first cuts wake cannot hold up the later ones.
+func TestWindowEndCutsAtRealTimePriority(t *testing.T) {
+	skipWithoutRealTime(t)
+	f := newFixture(t)
+	clk := &manualClock{now: start}
+	reg := session.New(session.Options{
+		Engine: f.engine, Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	conns := openPolicyConns(t, reg, 3)
+	ends := clk.due(f.grant.End)
+	clk.mu.Lock()
+	clk.now = f.grant.End
+	clk.mu.Unlock()
+	ends[0].f()
+	checkCutAtRealTime(t, conns)
+}
+
+// TestRevocationCutsAtRealTimePriority is the same for a revocation.
+func TestRevocationCutsAtRealTimePriority(t *testing.T) {
+	skipWithoutRealTime(t)
+	f := newFixture(t)
+	conns := openPolicyConns(t, f.reg, 3)
+	if _, err := f.engine.Revoke(context.Background(), f.grant.ID, "bob", "done"); err != nil {
+		t.Fatal(err)
+	}
+	checkCutAtRealTime(t, conns)
 }

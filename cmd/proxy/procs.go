@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"runtime"
 	"strconv"
+
+	"github.com/jitgate/jitgate/internal/cpuprio"
 )
 
 // serverProcs returns the server's GOMAXPROCS: half of Go's default, and
@@ -41,4 +43,15 @@ func limitProcs(g *globals, log *slog.Logger) {
 	runtime.GOMAXPROCS(procs)
 	log.Info("Go code runs on half of the CPUs at most; set GOMAXPROCS to choose another number",
 		"gomaxprocs", procs, "cpus", goDefault)
+}
+
+// logCutPriority logs whether the passes that cut sessions at a window end
+// or revocation run at real-time priority, and how to permit it when they
+// do not.
+func logCutPriority(log *slog.Logger) {
+	if err := cpuprio.Check(); err != nil {
+		log.Info("window-end cuts run at the normal CPU priority; on a busy host they may wait behind the processes they wake", "reason", err)
+		return
+	}
+	log.Debug("window-end cuts run at real-time CPU priority")
 }

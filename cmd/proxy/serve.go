@@ -62,6 +62,7 @@ func serve(ctx context.Context, g *globals, configPath, listen, logFormat, logLe
 		return err
 	}
 	limitProcs(g, log)
+	logCutPriority(log)
 
 	srv, err := server.New(ctx, cfg, server.Options{Logger: log, Stdout: g.stdout})
 	if err != nil {

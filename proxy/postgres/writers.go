@@ -120,7 +120,7 @@ func (w *clientWriter) cutIfPending() {
 	w.closed = true
 	if !w.partial && len(msg) > 0 {
 		w.conn.SetWriteDeadline(time.Now().Add(cutWriteTimeout))
-		w.conn.Write(append(w.pending, msg...)) // the socket is shut down next
+		w.relayed.Write(append(w.pending, msg...)) // the socket is shut down next
 	}
 	shutdown(w.conn)
 }
@@ -221,7 +221,7 @@ func (w *upstreamWriter) cutIfPending() {
 	w.closed = true
 	if !w.partial {
 		w.conn.SetWriteDeadline(time.Now().Add(cutWriteTimeout))
-		w.conn.Write(terminateMessage) // the socket is shut down next
+		w.relayed.Write(terminateMessage) // the socket is shut down next
 	}
 	shutdown(w.conn)
 }
@@ -239,7 +239,7 @@ func shutdown(conn net.Conn) {
 	for c := conn; c != nil; {
 		if sc, ok := c.(syscall.Conn); ok {
 			raw, err := sc.SyscallConn()
-			if err == nil && raw.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_RDWR) }) == nil {
+			if err == nil && raw.Control(rawShutdown) == nil {
 				return
 			}
 			break
@@ -251,6 +251,15 @@ func shutdown(conn net.Conn) {
 		c = wrapper.NetConn()
 	}
 	conn.Close()
+}
+
+// rawShutdown shuts fd down in both directions with a raw system call,
+// which returns at once. A window-end pass cuts many sessions in turn on
+// a thread of its own (see package cpuprio), and syscall.Syscall could
+// give that thread's P to another goroutine and leave the pass waiting
+// for it.
+func rawShutdown(fd uintptr) {
+	syscall.RawSyscall(syscall.SYS_SHUTDOWN, fd, syscall.SHUT_RDWR, 0)
 }
 
 // terminateMessage is the whole Terminate message.
