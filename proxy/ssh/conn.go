@@ -300,11 +300,17 @@ func (c *conn) Warn(msg string) {
 	}
 }
 
-// Terminate writes msg as the last line of every session channel and
-// closes the channels without an exit status, because the target sent
-// none. Then it closes the upstream connection, and closes the client
-// connection once the client has closed its side or CloseGrace has
-// passed. It returns at once; an empty msg writes no line.
+// Terminate closes the upstream connection, so nothing the client sends
+// after the end reaches the target. Then it writes msg as the last line
+// of every session channel and closes the channels without an exit
+// status, because the target sent none. It closes the client connection
+// once the client has closed its side or CloseGrace has passed. It
+// returns at once; an empty msg writes no line.
+//
+// The upstream connection closes first because writing the last line
+// waits while the client's channel window is full. A client that stopped
+// reading could otherwise keep sending input to the target until the
+// hard stop, 2 × CloseGrace after the end.
 func (c *conn) Terminate(reason session.Reason, msg string) {
 	c.mu.Lock()
 	if c.terminating {
@@ -325,11 +331,19 @@ func (c *conn) Terminate(reason session.Reason, msg string) {
 	hardStop := time.AfterFunc(2*grace, func() { _ = c.sc.Close() })
 	go func() {
 		defer hardStop.Stop()
+		// Claimed first, so the target's close does not make the relays
+		// close the channels before the last line.
+		ending := sessions[:0]
 		for _, s := range sessions {
-			s.terminate(msg)
+			if s.claimEnd() {
+				ending = append(ending, s)
+			}
 		}
 		if up != nil {
 			_ = up.client.Close()
+		}
+		for _, s := range ending {
+			s.terminate(msg)
 		}
 		timer := time.NewTimer(grace)
 		defer timer.Stop()

@@ -161,16 +161,23 @@ func (s *sessionChannel) warn(msg string) {
 	s.rec.marker(msg)
 }
 
-// terminate ends the channel for Conn.Terminate: msg as the last line,
+// claimEnd marks the channel finished for Conn.Terminate, so the relay
+// of the target's output sends no exit status, EOF or CLOSE of its own.
+// It reports whether the channel was still open; only then may the caller
+// call terminate.
+func (s *sessionChannel) claimEnd() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.finished {
+		return false
+	}
+	s.finished = true
+	return true
+}
+
+// terminate ends a channel that claimEnd marked: msg as the last line,
 // then EOF and CLOSE, without an exit status.
 func (s *sessionChannel) terminate(msg string) {
-	s.mu.Lock()
-	done := s.finished
-	s.finished = true
-	s.mu.Unlock()
-	if done {
-		return
-	}
 	if msg != "" {
 		s.writeLines(msg, true)
 		s.rec.marker(msg)
