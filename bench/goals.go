@@ -76,7 +76,7 @@ func relativeGoal(r *Results, goal, workload, extra, path, ref string, bound flo
 		return t
 	}
 
-	t.Measured = fmt.Sprintf("%s %s %s, %s %s %s: %.2f×", path, formatNumber(a.Median), unit, ref, formatNumber(b.Median), unit, value)
+	t.Measured = fmt.Sprintf("%s %s %s, %s %s %s: %s×", path, formatNumber(a.Median), unit, ref, formatNumber(b.Median), unit, formatRatio(value, bound))
 	met := value <= bound
 	if atLeast {
 		met = value >= bound
@@ -86,12 +86,34 @@ func relativeGoal(r *Results, goal, workload, extra, path, ref string, bound flo
 		return t
 	}
 	t.Status = targetMissed
-	if atLeast {
-		t.Measured += fmt.Sprintf(", %.0f%% short of %.2f×", 100*(bound-value)/bound, bound)
-	} else {
-		t.Measured += fmt.Sprintf(", %.0f%% over %.2f×", 100*(value-bound)/bound, bound)
-	}
+	t.Measured += ", " + missText(value, bound, atLeast)
 	return t
+}
+
+// formatRatio formats value with two decimals, or with three when two
+// would show the bound itself, so that a ratio just under its bound does
+// not read as the bound.
+func formatRatio(value, bound float64) string {
+	text := fmt.Sprintf("%.2f", value)
+	if value != bound && text == fmt.Sprintf("%.2f", bound) {
+		text = fmt.Sprintf("%.3f", value)
+	}
+	return text
+}
+
+// missText describes how far value misses bound, in percent of the bound: with
+// one decimal below 1%, where a whole number would read as 0%.
+func missText(value, bound float64, atLeast bool) string {
+	gap, word := value-bound, "over"
+	if atLeast {
+		gap, word = bound-value, "short of"
+	}
+	percent := 100 * gap / bound
+	digits := 0
+	if percent < 1 {
+		digits = 1
+	}
+	return fmt.Sprintf("%.*f%% %s %.2f×", digits, percent, word, bound)
 }
 
 // absoluteGoal checks a latency workload's p99 against a limit in ms.

@@ -119,6 +119,24 @@ func TestEvaluateTargets(t *testing.T) {
 	}
 }
 
+// A ratio just under its bound must not read as the bound, and a gap
+// under 1% must not read as 0%.
+func TestNarrowMissText(t *testing.T) {
+	value := 320.0 / 338
+	if got, want := formatRatio(value, 0.95), "0.947"; got != want {
+		t.Errorf("formatRatio(%v, 0.95) = %q, want %q", value, got, want)
+	}
+	if got, want := missText(value, 0.95, true), "0.3% short of 0.95×"; got != want {
+		t.Errorf("missText(%v, 0.95, true) = %q, want %q", value, got, want)
+	}
+	if got, want := formatRatio(0.93, 0.95), "0.93"; got != want {
+		t.Errorf("formatRatio(0.93, 0.95) = %q, want %q", got, want)
+	}
+	if got, want := missText(1.45, 1, false), "45% over 1.00×"; got != want {
+		t.Errorf("missText(1.45, 1, false) = %q, want %q", got, want)
+	}
+}
+
 func TestRenderMarkdown(t *testing.T) {
 	md := renderMarkdown(sampleResults(), "tps.svg")
 	for _, want := range []string{
