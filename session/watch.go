@@ -145,8 +145,8 @@ func (l *Live) apply(g *store.Grant) bool {
 // and each of their timers starts a goroutine. With many sessions, the
 // first timer to run closes them all, in a pass at real-time priority
 // (cutPass), rather than leave each to its own goroutine, which waits
-// for a core while the first backends exit. The later timers find their
-// sessions ended.
+// for a core while the first backends exit. Each later timer stops only
+// its own session, which the pass has usually ended already.
 func (r *Registry) endWindow(l *Live) {
 	r.mu.Lock()
 	w := r.watches[l.session.GrantID]

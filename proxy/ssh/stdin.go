@@ -187,10 +187,12 @@ func (p *stdinPump) deliver(data []byte) {
 	p.mu.Unlock()
 	switch mode {
 	case stdinRelay:
-		p.s.rec.input(data)
-		// A failed write means the target closed the channel; the
-		// session ends through the channel close, so the bytes are dropped.
-		_, _ = up.Write(data)
+		// A failed write means the target closed the channel, or that
+		// Terminate closed the connection to it. The session ends through
+		// the channel close, so the bytes are dropped, and only what the
+		// target took is recorded.
+		n, _ := up.Write(data)
+		p.s.rec.input(data[:n])
 	case stdinPrompt:
 		p.edit(data)
 	case stdinHold:

@@ -61,10 +61,16 @@ func startScriptedTarget(t *testing.T, run func(conn ssh.Conn, ch ssh.Channel, r
 // env starts the front door with the scripted target as web-1.
 func (st *scriptedTarget) env(t *testing.T) *env {
 	t.Helper()
-	return newEnv(t, envOptions{
-		targetAddress: func(string) string { return st.l.Addr().String() },
-		hostKeys:      func([]ssh.PublicKey) []ssh.PublicKey { return []ssh.PublicKey{st.signer.PublicKey()} },
-	})
+	return st.envWith(t, envOptions{})
+}
+
+// envWith is env with more options; it sets the target's address and
+// host key itself.
+func (st *scriptedTarget) envWith(t *testing.T, opts envOptions) *env {
+	t.Helper()
+	opts.targetAddress = func(string) string { return st.l.Addr().String() }
+	opts.hostKeys = func([]ssh.PublicKey) []ssh.PublicKey { return []ssh.PublicKey{st.signer.PublicKey()} }
+	return newEnv(t, opts)
 }
 
 func (st *scriptedTarget) serve() {

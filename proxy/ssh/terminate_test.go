@@ -2,24 +2,49 @@ package sshproxy
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jitgate/jitgate/recordings"
 	"github.com/jitgate/jitgate/session"
+	"github.com/jitgate/jitgate/store"
 )
+
+// lockedBuffer is a bytes.Buffer for one writer and one reader goroutine.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
 
 // A client that stops reading fills its channel window, and then the
 // front door's write of the last line waits. Terminate must still close
 // the connection to the target at once, or the client's input would
 // reach the target until the hard stop, 2 × CloseGrace after the end.
+// Keys typed after the close must not appear in the recording either,
+// because the target never got them.
 func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 	const total = 64 << 20 // far more than both channel windows hold
 	var written atomic.Int64
+	var received lockedBuffer
 	targetGone := make(chan struct{})
 	st := startScriptedTarget(t, func(conn ssh.Conn, ch ssh.Channel, req *ssh.Request) {
 		_ = req.Reply(true, nil)
@@ -27,7 +52,7 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 			conn.Wait()
 			close(targetGone)
 		}()
-		go io.Copy(io.Discard, ch)
+		go io.Copy(&received, ch)
 		chunk := bytes.Repeat([]byte("x"), 32<<10)
 		for written.Load() < total {
 			n, err := ch.Write(chunk)
@@ -37,7 +62,7 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 			}
 		}
 	})
-	e := st.env(t)
+	e := st.envWith(t, envOptions{recording: "output+input"})
 	e.grant()
 	client := e.dialProxy(e.user())
 	sess, err := client.NewSession()
@@ -48,9 +73,16 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr lockedBuffer
 	sess.Stderr = &stderr
 	if err := sess.Start("anything"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(stdin, "before\n"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -64,11 +96,11 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 		}
 		if n != last {
 			last, stalledSince = n, time.Now()
-		} else if n > 0 && time.Since(stalledSince) > 300*time.Millisecond {
+		} else if n > 0 && received.String() == "before\n" && time.Since(stalledSince) > 300*time.Millisecond {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the target's writes did not stall within 20s (%d bytes written)", n)
+			t.Fatalf("the target's writes did not stall within 20s (%d bytes written, input %q received)", n, received.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -83,7 +115,13 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 		t.Errorf("the connection to the target was still open 1s after Terminate, with the client not reading")
 	}
 
-	// Reading again lets the last line through.
+	if _, err := io.WriteString(stdin, "after-end\n"); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing shows when the front door has read these keys and dropped
+	// them, so give it a moment before the client reads again and the
+	// session ends.
+	time.Sleep(200 * time.Millisecond)
 	go io.Copy(io.Discard, stdout)
 	waited := make(chan error, 1)
 	go func() { waited <- sess.Wait() }()
@@ -94,5 +132,23 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), msg) {
 		t.Errorf("stderr = %q, want the last line %q", stderr.String(), msg)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sessions, err := e.store.Sessions(ctx, store.SessionFilter{})
+	if err != nil || len(sessions) != 1 {
+		t.Fatalf("sessions = %v, %v; want one", sessions, err)
+	}
+	s := e.waitSessionEnd(sessions[0].ID)
+	_, events, _ := replayOutput(t, s.Recording)
+	var input strings.Builder
+	for _, ev := range events {
+		if ev.Code == recordings.CodeInput {
+			input.WriteString(ev.Data)
+		}
+	}
+	if input.String() != "before\n" {
+		t.Errorf("recorded input = %q, want only %q, which the target received", input.String(), "before\n")
 	}
 }

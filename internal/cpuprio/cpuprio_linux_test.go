@@ -39,7 +39,7 @@ func TestRunRaisesOnlyItsOwnThread(t *testing.T) {
 		t.Fatalf("policy of the caller's thread = %d after Run, want 0", got)
 	}
 	// The thread that ran f must be back at the normal policy, or gone,
-	// by the time Run returns.
+	// by the time Run returns, because Go may run other goroutines on it.
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/stat", tid))
 	if os.IsNotExist(err) {
 		return
@@ -110,7 +110,7 @@ func TestCheckWithoutPrivilege(t *testing.T) {
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
-	want := "error: real-time priority not permitted (SCHED_FIFO 1 needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least 1): operation not permitted"
+	want := "error: real-time priority not permitted (SCHED_FIFO 1 needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least 1, and a cgroup that allows real-time threads): operation not permitted"
 	if got := strings.TrimSpace(string(out)); got != want {
 		t.Errorf("child printed %q, want %q", got, want)
 	}

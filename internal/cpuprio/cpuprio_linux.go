@@ -1,14 +1,3 @@
-// Package cpuprio runs short, bounded bursts of work at real-time CPU
-// priority when the operating system permits it.
-//
-// jitgate uses it for the pass that cuts every session of a grant at its
-// window end or revocation. Each cut wakes the process at the other end,
-// such as a PostgreSQL backend that then exits, and on a busy machine the
-// kernel's scheduler gives the woken processes the CPU before the pass
-// can make its next cut. On 2 cores shared with 200 exiting backends,
-// writing Terminate to each backend and shutting its socket down took 20
-// to 130 ms at the normal priority. At SCHED_FIFO priority 1 it took
-// about 3 ms, and the woken processes ran after it.
 package cpuprio
 
 import (
@@ -36,14 +25,15 @@ const priority = 1
 func Run(f func()) error {
 	done := make(chan error, 1)
 	go func() {
-		// The thread is never unlocked, so it exits with this goroutine.
-		// Go cannot end the process's main thread and parks it for good
-		// instead, so the priority is also lowered after f.
 		runtime.LockOSThread()
 		err := raise()
 		defer func() {
-			if err == nil {
-				lower()
+			// A thread that did not go back to the normal policy stays
+			// locked, so Go ends it with this goroutine rather than run
+			// other goroutines on it. Go cannot end the main thread and
+			// parks it for good instead.
+			if err != nil || lower() == nil {
+				runtime.UnlockOSThread()
 			}
 			done <- err
 		}()
@@ -52,8 +42,8 @@ func Run(f func()) error {
 	return <-done
 }
 
-// Check reports whether Run can raise the priority, by raising it on a
-// thread that then exits.
+// Check reports whether Run can raise the priority, by raising it and
+// lowering it again.
 func Check() error { return Run(func() {}) }
 
 // raise moves the calling thread to SCHED_FIFO at priority.
@@ -64,16 +54,19 @@ func raise() error {
 	case errno == 0:
 		return nil
 	case errors.Is(errno, syscall.EPERM):
-		return fmt.Errorf("real-time priority not permitted (SCHED_FIFO %d needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least %d): %w", priority, priority, errno)
+		return fmt.Errorf("real-time priority not permitted (SCHED_FIFO %d needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least %d, and a cgroup that allows real-time threads): %w", priority, priority, errno)
 	}
 	return fmt.Errorf("setting SCHED_FIFO priority %d: %w", priority, errno)
 }
 
 // lower moves the calling thread back to the normal policy, which needs
 // no privilege.
-func lower() {
+func lower() error {
 	param := struct{ priority int32 }{0}
-	syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, 0, schedOther, uintptr(unsafe.Pointer(&param)))
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, 0, schedOther, uintptr(unsafe.Pointer(&param))); errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 // schedOther and schedFIFO are SCHED_OTHER and SCHED_FIFO from <sched.h>.

@@ -1,0 +1,10 @@
+package postgres
+
+import "syscall"
+
+// rawShutdown shuts fd down in both directions. Go's syscall package has
+// no shutdown(2) number for 386, which reaches it through socketcall(2),
+// so this call goes through syscall.Syscall.
+func rawShutdown(fd uintptr) {
+	syscall.Shutdown(int(fd), syscall.SHUT_RDWR)
+}
