@@ -325,12 +325,14 @@ func (c *conn) Terminate(reason session.Reason, msg string) {
 	up := c.up
 	c.mu.Unlock()
 
-	c.logger().Info("ending connection", "reason", reason)
 	grace := c.srv.opts.CloseGrace
 	// The hard stop unblocks writes to a client that stopped reading.
 	hardStop := time.AfterFunc(2*grace, func() { _ = c.sc.Close() })
 	go func() {
 		defer hardStop.Stop()
+		// Logged here, because Terminate may run in a window-end pass at
+		// real-time priority, which should not wait on the log's writer.
+		c.logger().Info("ending connection", "reason", reason)
 		// Claimed first, so the target's close does not make the relays
 		// close the channels before the last line.
 		ending := sessions[:0]
