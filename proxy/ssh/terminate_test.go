@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,24 +16,6 @@ import (
 	"github.com/jitgate/jitgate/store"
 )
 
-// lockedBuffer is a bytes.Buffer for one writer and one reader goroutine.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A client that stops reading fills its channel window, and then the
 // front door's write of the last line waits. Terminate must still close
 // the connection to the target at once, or the client's input would
@@ -44,7 +25,7 @@ func (b *lockedBuffer) String() string {
 func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 	const total = 64 << 20 // far more than both channel windows hold
 	var written atomic.Int64
-	var received lockedBuffer
+	var received syncBuffer
 	targetGone := make(chan struct{})
 	st := startScriptedTarget(t, func(conn ssh.Conn, ch ssh.Channel, req *ssh.Request) {
 		_ = req.Reply(true, nil)
@@ -77,7 +58,7 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr lockedBuffer
+	var stderr syncBuffer
 	sess.Stderr = &stderr
 	if err := sess.Start("anything"); err != nil {
 		t.Fatal(err)
