@@ -2,7 +2,10 @@
 
 package postgres
 
-import "syscall"
+import (
+	"syscall"
+	"unsafe"
+)
 
 // rawShutdown shuts fd down in both directions with a raw system call,
 // which returns at once. A window-end pass cuts many sessions in turn on
@@ -11,4 +14,10 @@ import "syscall"
 // for it.
 func rawShutdown(fd uintptr) {
 	syscall.RawSyscall(syscall.SYS_SHUTDOWN, fd, syscall.SHUT_RDWR, 0)
+}
+
+// rawCork sets TCP_CORK on fd with a raw system call, for the same reason.
+func rawCork(fd uintptr) {
+	on := int32(1)
+	syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, fd, syscall.IPPROTO_TCP, syscall.TCP_CORK, uintptr(unsafe.Pointer(&on)), 4, 0)
 }

@@ -8,3 +8,8 @@ import "syscall"
 func rawShutdown(fd uintptr) {
 	syscall.Shutdown(int(fd), syscall.SHUT_RDWR)
 }
+
+// rawCork sets TCP_CORK on fd.
+func rawCork(fd uintptr) {
+	syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_CORK, 1)
+}

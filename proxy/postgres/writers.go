@@ -120,6 +120,7 @@ func (w *clientWriter) cutIfPending() {
 	w.closed = true
 	if !w.partial && len(msg) > 0 {
 		w.conn.SetWriteDeadline(time.Now().Add(cutWriteTimeout))
+		cork(w.conn)
 		w.relayed.Write(append(w.pending, msg...)) // the socket is shut down next
 	}
 	shutdown(w.conn)
@@ -221,6 +222,7 @@ func (w *upstreamWriter) cutIfPending() {
 	w.closed = true
 	if !w.partial {
 		w.conn.SetWriteDeadline(time.Now().Add(cutWriteTimeout))
+		cork(w.conn)
 		w.relayed.Write(terminateMessage) // the socket is shut down next
 	}
 	shutdown(w.conn)
@@ -236,21 +238,41 @@ func (w *upstreamWriter) cutIfPending() {
 // close_notify. The relay closes conn afterwards. A conn with no socket
 // under it is closed here.
 func shutdown(conn net.Conn) {
+	if raw := socketOf(conn); raw != nil && raw.Control(rawShutdown) == nil {
+		return
+	}
+	conn.Close()
+}
+
+// cork holds back what is written to conn's socket until shutdown, which
+// then sends the last message and the FIN in one TCP segment rather than
+// two. Over loopback each segment costs the sender the receiver's TCP
+// processing too, and a window-end pass makes two of these cuts per
+// session.
+func cork(conn net.Conn) {
+	if raw := socketOf(conn); raw != nil {
+		raw.Control(rawCork)
+	}
+}
+
+// socketOf returns the socket under conn and its wrappers with a NetConn
+// method, or nil when there is none.
+func socketOf(conn net.Conn) syscall.RawConn {
 	for c := conn; c != nil; {
 		if sc, ok := c.(syscall.Conn); ok {
 			raw, err := sc.SyscallConn()
-			if err == nil && raw.Control(rawShutdown) == nil {
-				return
+			if err != nil {
+				return nil
 			}
-			break
+			return raw
 		}
 		wrapper, ok := c.(interface{ NetConn() net.Conn })
 		if !ok {
-			break
+			return nil
 		}
 		c = wrapper.NetConn()
 	}
-	conn.Close()
+	return nil
 }
 
 // terminateMessage is the whole Terminate message.

@@ -7,8 +7,11 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/jitgate/jitgate/internal/testenv"
 )
@@ -132,6 +135,56 @@ func TestCutsEndSocketAndWakeReader(t *testing.T) {
 			case <-time.After(2 * time.Second):
 				t.Fatal("the parked read still waits 2s after the cut")
 			}
+			peer.SetReadDeadline(time.Now().Add(2 * time.Second))
+			got, err := io.ReadAll(peer)
+			if err != nil {
+				t.Fatalf("the peer's read after the cut: %v, want the message and EOF", err)
+			}
+			if !bytes.Equal(got, tc.want) {
+				t.Errorf("the peer read %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// segmentsSent returns how many TCP segments conn's socket has sent.
+func segmentsSent(t *testing.T, conn net.Conn) uint32 {
+	t.Helper()
+	raw, err := conn.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info *unix.TCPInfo
+	var infoErr error
+	raw.Control(func(fd uintptr) { info, infoErr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) })
+	if infoErr != nil {
+		t.Fatal(infoErr)
+	}
+	return info.Segs_out
+}
+
+// TestCutSendsLastMessageWithFIN checks that each cut sends its last
+// message and the FIN in one TCP segment. That spares the receiver one
+// segment, whose processing the sender pays for over loopback.
+func TestCutSendsLastMessageWithFIN(t *testing.T) {
+	final := errorMessage(codeConnectionFailure, "cut")
+	cases := []struct {
+		name string
+		cut  func(net.Conn)
+		want []byte
+	}{
+		{"client", func(c net.Conn) { newClientWriter(c).cut(final) }, final},
+		{"upstream", func(c net.Conn) { newUpstreamWriter(c).cut() }, terminateMessage},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			peer, proxySide := testenv.TCPPair(t)
+			before := segmentsSent(t, proxySide)
+			tc.cut(proxySide)
+			if sent := segmentsSent(t, proxySide) - before; sent != 1 {
+				t.Errorf("the cut sent %d TCP segments, want 1 with the message and the FIN", sent)
+			}
+
 			peer.SetReadDeadline(time.Now().Add(2 * time.Second))
 			got, err := io.ReadAll(peer)
 			if err != nil {
