@@ -7,9 +7,9 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/jitgate/jitgate/internal/netsock"
 	"github.com/jitgate/jitgate/proxy/postgres/wire"
 )
 
@@ -238,10 +238,9 @@ func (w *upstreamWriter) cutIfPending() {
 // close_notify. The relay closes conn afterwards. A conn with no socket
 // under it is closed here.
 func shutdown(conn net.Conn) {
-	if raw := socketOf(conn); raw != nil && raw.Control(rawShutdown) == nil {
-		return
+	if !netsock.Shutdown(conn) {
+		conn.Close()
 	}
-	conn.Close()
 }
 
 // cork holds back what is written to conn's socket until shutdown, which
@@ -249,31 +248,7 @@ func shutdown(conn net.Conn) {
 // two. Over loopback each segment costs the sender the receiver's TCP
 // processing too, and a window-end pass makes two of these cuts per
 // session.
-func cork(conn net.Conn) {
-	if raw := socketOf(conn); raw != nil {
-		raw.Control(rawCork)
-	}
-}
-
-// socketOf returns the socket under conn and its wrappers with a NetConn
-// method, or nil when there is none.
-func socketOf(conn net.Conn) syscall.RawConn {
-	for c := conn; c != nil; {
-		if sc, ok := c.(syscall.Conn); ok {
-			raw, err := sc.SyscallConn()
-			if err != nil {
-				return nil
-			}
-			return raw
-		}
-		wrapper, ok := c.(interface{ NetConn() net.Conn })
-		if !ok {
-			return nil
-		}
-		c = wrapper.NetConn()
-	}
-	return nil
-}
+func cork(conn net.Conn) { netsock.Cork(conn) }
 
 // terminateMessage is the whole Terminate message.
 var terminateMessage = []byte{wire.MsgTerminate, 0, 0, 0, 4}

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jitgate/jitgate/internal/netsock"
 	"github.com/jitgate/jitgate/proxy/ssh/sshmsg"
 	"github.com/jitgate/jitgate/session"
 )
@@ -300,17 +301,20 @@ func (c *conn) Warn(msg string) {
 	}
 }
 
-// Terminate closes the upstream connection, so nothing the client sends
-// after the end reaches the target. Then it writes msg as the last line
-// of every session channel and closes the channels without an exit
-// status, because the target sent none. It closes the client connection
-// once the client has closed its side or CloseGrace has passed. It
-// returns at once; an empty msg writes no line.
+// Terminate shuts the upstream connection down before it returns, so
+// nothing the client sends after the end reaches the target. Then, on a
+// goroutine of its own, it writes msg as the last line of every session
+// channel and closes the channels without an exit status, because the
+// target sent none. It closes the client connection once the client has
+// closed its side or CloseGrace has passed. An empty msg writes no line.
 //
-// The upstream connection closes first because writing the last line
+// The upstream connection ends first because writing the last line
 // waits while the client's channel window is full. A client that stopped
 // reading could otherwise keep sending input to the target until the
-// hard stop, 2 × CloseGrace after the end.
+// hard stop, 2 × CloseGrace after the end. It ends before Terminate
+// returns because a window-end pass calls Terminate at real-time
+// priority (see package cpuprio), and a goroutine at the normal priority
+// can wait long behind other processes for a CPU.
 func (c *conn) Terminate(reason session.Reason, msg string) {
 	c.mu.Lock()
 	if c.terminating {
@@ -325,22 +329,26 @@ func (c *conn) Terminate(reason session.Reason, msg string) {
 	up := c.up
 	c.mu.Unlock()
 
+	// Claimed first, so the target's close does not make the relays close
+	// the channels before the last line.
+	ending := sessions[:0]
+	for _, s := range sessions {
+		if s.claimEnd() {
+			ending = append(ending, s)
+		}
+	}
+	if up != nil {
+		netsock.Shutdown(up.sock) // Close waits for x/crypto's reader, so it runs below
+	}
+
 	grace := c.srv.opts.CloseGrace
 	// The hard stop unblocks writes to a client that stopped reading.
 	hardStop := time.AfterFunc(2*grace, func() { _ = c.sc.Close() })
 	go func() {
 		defer hardStop.Stop()
-		// Logged here, because Terminate may run in a window-end pass at
-		// real-time priority, which should not wait on the log's writer.
+		// Logged here, because the pass should not wait on the log's
+		// writer.
 		c.logger().Info("ending connection", "reason", reason)
-		// Claimed first, so the target's close does not make the relays
-		// close the channels before the last line.
-		ending := sessions[:0]
-		for _, s := range sessions {
-			if s.claimEnd() {
-				ending = append(ending, s)
-			}
-		}
 		if up != nil {
 			_ = up.client.Close()
 		}

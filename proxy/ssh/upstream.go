@@ -26,8 +26,11 @@ const eventTimeout = 10 * time.Second
 // with what the grant and its contract allow.
 type upstream struct {
 	client ssh.Conn
-	chans  <-chan ssh.NewChannel
-	reqs   <-chan *ssh.Request
+	// sock is the TCP connection under client. Terminate shuts it down
+	// at once, from the caller's goroutine.
+	sock  net.Conn
+	chans <-chan ssh.NewChannel
+	reqs  <-chan *ssh.Request
 	// gone is closed when the connection to the target has ended.
 	gone      chan struct{}
 	target    *configs.SSHTarget
@@ -118,7 +121,7 @@ func (c *conn) connect(u *upstream, config *ssh.ClientConfig) error {
 		_ = nc.Close()
 		return fmt.Errorf("SSH handshake with %s: %w", u.target.Address, err)
 	}
-	u.client, u.chans, u.reqs = client, chans, reqs
+	u.client, u.chans, u.reqs, u.sock = client, chans, reqs, nc
 	u.gone = make(chan struct{})
 	return nil
 }

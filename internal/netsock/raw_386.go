@@ -1,4 +1,4 @@
-package postgres
+package netsock
 
 import "syscall"
 

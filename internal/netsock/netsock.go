@@ -1,0 +1,49 @@
+// Package netsock ends and corks the TCP socket under a net.Conn with raw
+// system calls, which return at once. The window-end pass uses them to cut
+// many sessions in turn on a thread at real-time priority (see package
+// cpuprio), where syscall.Syscall could give the thread's P to another
+// goroutine and leave the pass waiting for it. Close is no substitute: it
+// waits until a goroutine parked in a read of the socket has run and let
+// go of it.
+package netsock
+
+import (
+	"net"
+	"syscall"
+)
+
+// Shutdown shuts the socket under conn down in both directions, so the
+// peer reads EOF and a read parked on conn fails at once. It reports
+// whether it found a socket; conn itself stays open.
+func Shutdown(conn net.Conn) bool {
+	raw := socketOf(conn)
+	return raw != nil && raw.Control(rawShutdown) == nil
+}
+
+// Cork sets TCP_CORK on the socket under conn, so what is written next is
+// held back until Shutdown, which then sends it with the FIN.
+func Cork(conn net.Conn) {
+	if raw := socketOf(conn); raw != nil {
+		raw.Control(rawCork)
+	}
+}
+
+// socketOf returns the socket under conn and under its wrappers with a
+// NetConn method, such as *tls.Conn, or nil when there is none.
+func socketOf(conn net.Conn) syscall.RawConn {
+	for c := conn; c != nil; {
+		if sc, ok := c.(syscall.Conn); ok {
+			raw, err := sc.SyscallConn()
+			if err != nil {
+				return nil
+			}
+			return raw
+		}
+		wrapper, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return nil
+		}
+		c = wrapper.NetConn()
+	}
+	return nil
+}
