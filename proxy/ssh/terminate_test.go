@@ -6,10 +6,12 @@ import (
 	"io"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
 
 	"github.com/jitgate/jitgate/recordings"
 	"github.com/jitgate/jitgate/session"
@@ -131,5 +133,62 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 	}
 	if input.String() != "before\n" {
 		t.Errorf("recorded input = %q, want only %q, which the target received", input.String(), "before\n")
+	}
+}
+
+// Terminate runs in the window-end pass, which may hold real-time
+// priority only while it runs, so the connection to the target must be
+// shut down before Terminate returns, not later on a goroutine.
+func TestTerminateShutsTargetDownBeforeReturning(t *testing.T) {
+	started := make(chan struct{})
+	st := startScriptedTarget(t, func(_ ssh.Conn, ch ssh.Channel, req *ssh.Request) {
+		_ = req.Reply(true, nil)
+		close(started)
+		io.Copy(io.Discard, ch)
+	})
+	e := st.env(t)
+	e.grant()
+	client := e.dialProxy(e.user())
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Start("anything"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the target did not get the run request within 10s")
+	}
+
+	e.srv.mu.Lock()
+	var up *upstream
+	for c := range e.srv.conns {
+		up = c.currentUpstream()
+	}
+	e.srv.mu.Unlock()
+	if up == nil {
+		t.Fatal("no connection with an upstream")
+	}
+	lives := e.registry.List()
+	if len(lives) != 1 {
+		t.Fatalf("%d live sessions, want 1", len(lives))
+	}
+	lives[0].Terminate(session.ReasonWindowEnd, "jitgate: the window ended (test)")
+
+	raw, err := up.sock.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info *unix.TCPInfo
+	var infoErr error
+	raw.Control(func(fd uintptr) { info, infoErr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) })
+	if infoErr != nil {
+		t.Fatal(infoErr)
+	}
+	const tcpEstablished = 1
+	if info.State == tcpEstablished {
+		t.Error("the connection to the target is still ESTABLISHED when Terminate returns")
 	}
 }
