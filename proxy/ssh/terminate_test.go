@@ -171,21 +171,27 @@ func TestTerminateShutsTargetDownBeforeReturning(t *testing.T) {
 	if up == nil {
 		t.Fatal("no connection with an upstream")
 	}
+	// A duplicate of the socket's descriptor keeps the socket readable
+	// after the connection's goroutine closes its own descriptor.
+	raw, err := up.sock.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup, dupErr := -1, error(nil)
+	if err := raw.Control(func(fd uintptr) { dup, dupErr = syscall.Dup(int(fd)) }); err != nil || dupErr != nil {
+		t.Fatalf("duplicating the target socket: %v, %v", err, dupErr)
+	}
+	defer syscall.Close(dup)
+
 	lives := e.registry.List()
 	if len(lives) != 1 {
 		t.Fatalf("%d live sessions, want 1", len(lives))
 	}
 	lives[0].Terminate(session.ReasonWindowEnd, "jitgate: the window ended (test)")
 
-	raw, err := up.sock.(syscall.Conn).SyscallConn()
+	info, err := unix.GetsockoptTCPInfo(dup, unix.IPPROTO_TCP, unix.TCP_INFO)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var info *unix.TCPInfo
-	var infoErr error
-	raw.Control(func(fd uintptr) { info, infoErr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) })
-	if infoErr != nil {
-		t.Fatal(infoErr)
 	}
 	const tcpEstablished = 1
 	if info.State == tcpEstablished {
