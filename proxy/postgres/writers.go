@@ -120,7 +120,7 @@ func (w *clientWriter) cutIfPending() {
 	w.closed = true
 	if !w.partial && len(msg) > 0 {
 		w.conn.SetWriteDeadline(time.Now().Add(cutWriteTimeout))
-		cork(w.conn)
+		netsock.Cork(w.conn)                       // the last message leaves with the FIN
 		w.relayed.Write(append(w.pending, msg...)) // the socket is shut down next
 	}
 	shutdown(w.conn)
@@ -222,7 +222,7 @@ func (w *upstreamWriter) cutIfPending() {
 	w.closed = true
 	if !w.partial {
 		w.conn.SetWriteDeadline(time.Now().Add(cutWriteTimeout))
-		cork(w.conn)
+		netsock.Cork(w.conn)              // the last message leaves with the FIN
 		w.relayed.Write(terminateMessage) // the socket is shut down next
 	}
 	shutdown(w.conn)
@@ -242,13 +242,6 @@ func shutdown(conn net.Conn) {
 		conn.Close()
 	}
 }
-
-// cork holds back what is written to conn's socket until shutdown, which
-// then sends the last message and the FIN in one TCP segment rather than
-// two. Over loopback each segment costs the sender the receiver's TCP
-// processing too, and a window-end pass makes two of these cuts per
-// session.
-func cork(conn net.Conn) { netsock.Cork(conn) }
 
 // terminateMessage is the whole Terminate message.
 var terminateMessage = []byte{wire.MsgTerminate, 0, 0, 0, 4}
