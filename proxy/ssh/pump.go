@@ -8,34 +8,50 @@ import (
 // Read sizes of the goroutines that copy channel data (stdin, stdout,
 // stderr, forwards). A channel mostly waits, and a goroutine blocked in
 // Read holds its buffer all that time, so it waits with a small buffer
-// and borrows a large one only while data keeps coming.
+// and borrows larger ones only while data keeps coming.
+//
+// A Read of an x/crypto channel (v0.59.0) sends the sender a window adjust,
+// one more encrypted packet and write, once over three packets of the
+// window are used and not yet returned. In a bulk transfer that is nearly
+// every Read, so bulk reads use bulkReadSize, four packets per Read, and
+// send about a quarter of the adjusts that reads of one packet would.
 const (
 	// idleReadSize is the buffer a copy holds while it waits for data.
 	// It takes keystrokes, a typed line or a prompt in one read. Longer
-	// output fills it, and the rest comes in the next read, into the large
-	// buffer. Three copies wait on each idle session channel, so this size
-	// counts three times in an idle session's memory.
+	// output fills it, and the rest comes in the next read, into a
+	// larger buffer. Three copies wait on each idle session channel, so
+	// this size counts three times in an idle session's memory.
 	idleReadSize = 512
-	// busyReadSize is the buffer a copy borrows while reads come back
-	// full: the largest data packet x/crypto accepts on a channel (32 KiB),
-	// so one read takes one whole packet of a bulk transfer.
-	busyReadSize = 32 << 10
+	// packetReadSize is the largest data packet x/crypto accepts on a
+	// channel (32 KiB). A read of this size takes one whole packet.
+	packetReadSize = 32 << 10
+	// bulkReadSize is the buffer of a copy whose reads keep coming back
+	// full.
+	bulkReadSize = 4 * packetReadSize
 )
 
-// busyBuffers holds the busyReadSize buffers of copies that are idle.
-var busyBuffers = sync.Pool{New: func() any {
-	b := make([]byte, busyReadSize)
-	return &b
-}}
+// readSizes are the buffer sizes of readBuffer, from small to large.
+var readSizes = [...]int{idleReadSize, packetReadSize, bulkReadSize}
+
+// readPools hold the borrowed buffers of copies that do not use them, one
+// pool for each size above the small one.
+var readPools = [len(readSizes)]*sync.Pool{
+	1: {New: func() any { b := make([]byte, packetReadSize); return &b }},
+	2: {New: func() any { b := make([]byte, bulkReadSize); return &b }},
+}
 
 // readBuffer is the read buffer of one copy goroutine. A read that fills
-// the small buffer means more data is waiting, so the next read uses a
-// pooled large buffer. A read that comes back short means the sender
-// paused, so the large buffer goes back to the pool before the next read,
-// which may wait for a long time.
+// its buffer means more data is waiting, so the next read uses the next
+// larger size, borrowed from a pool. A short read that still took a whole
+// packet means data may still be flowing, so the next read uses the packet
+// size. A shorter read means the sender paused, and the next read, which
+// may wait for a long time, uses the small buffer. So a copy waits on a
+// borrowed buffer only right after a read that filled its buffer or took
+// a whole packet.
 type readBuffer struct {
-	small []byte
-	busy  *[]byte // borrowed from busyBuffers; nil while idle
+	small    []byte
+	level    int     // index in readSizes of the next read's buffer
+	borrowed *[]byte // from readPools[level]; nil at level 0
 }
 
 func newReadBuffer() *readBuffer {
@@ -44,8 +60,8 @@ func newReadBuffer() *readBuffer {
 
 // next returns the buffer for the next read.
 func (b *readBuffer) next() []byte {
-	if b.busy != nil {
-		return *b.busy
+	if b.borrowed != nil {
+		return *b.borrowed
 	}
 	return b.small
 }
@@ -53,20 +69,38 @@ func (b *readBuffer) next() []byte {
 // used takes the byte count of the last read, once its bytes are no longer
 // needed, and picks the buffer of the next read.
 func (b *readBuffer) used(n int) {
+	level := b.level
 	switch {
-	case b.busy == nil && n == len(b.small):
-		b.busy = busyBuffers.Get().(*[]byte)
-	case b.busy != nil && n < len(*b.busy):
-		b.release()
+	case n == readSizes[level]:
+		level = min(level+1, len(readSizes)-1)
+	case n >= packetReadSize:
+		level = 1
+	default:
+		level = 0
+	}
+	b.setLevel(level)
+}
+
+// setLevel returns the borrowed buffer when the level changes and borrows
+// one of the new size.
+func (b *readBuffer) setLevel(level int) {
+	if level == b.level {
+		return
+	}
+	b.release()
+	b.level = level
+	if level > 0 {
+		b.borrowed = readPools[level].Get().(*[]byte)
 	}
 }
 
-// release returns the large buffer to the pool.
+// release returns the borrowed buffer to its pool.
 func (b *readBuffer) release() {
-	if b.busy != nil {
-		busyBuffers.Put(b.busy)
-		b.busy = nil
+	if b.borrowed != nil {
+		readPools[b.level].Put(b.borrowed)
+		b.borrowed = nil
 	}
+	b.level = 0
 }
 
 // pump reads src until it fails and hands each chunk to use, which must

@@ -36,9 +36,15 @@ func TestPumpBufferFollowsReadSizes(t *testing.T) {
 		wantSizes []int
 	}{
 		{"keystrokes stay small", []int{1, 5, 100}, []int{idleReadSize, idleReadSize, idleReadSize, idleReadSize}},
-		{"a bulk burst borrows and returns", []int{idleReadSize + 2*busyReadSize + 10, 3},
-			[]int{idleReadSize, busyReadSize, busyReadSize, busyReadSize, idleReadSize, idleReadSize}},
-		{"exactly the small size", []int{idleReadSize, 1}, []int{idleReadSize, busyReadSize, idleReadSize}},
+		{"a burst moves up a size per full read and back down when short",
+			[]int{idleReadSize + 2*packetReadSize + 10, 3},
+			[]int{idleReadSize, packetReadSize, bulkReadSize, packetReadSize, idleReadSize}},
+		{"a bulk transfer keeps the bulk size",
+			[]int{idleReadSize + packetReadSize + 3*bulkReadSize + 5, 1},
+			[]int{idleReadSize, packetReadSize, bulkReadSize, bulkReadSize, bulkReadSize, bulkReadSize, idleReadSize, idleReadSize}},
+		{"exactly the small size", []int{idleReadSize, 1}, []int{idleReadSize, packetReadSize, idleReadSize}},
+		{"exactly one packet after the small size", []int{idleReadSize + packetReadSize, 7},
+			[]int{idleReadSize, packetReadSize, bulkReadSize, idleReadSize}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,7 +75,7 @@ func TestPumpBufferFollowsReadSizes(t *testing.T) {
 
 func TestPumpStopsAtFirstUseError(t *testing.T) {
 	stop := errors.New("client gone")
-	r := &burstReader{bursts: [][]byte{make([]byte, 3*busyReadSize)}}
+	r := &burstReader{bursts: [][]byte{make([]byte, 3*bulkReadSize)}}
 	calls := 0
 	err := pump(r, func([]byte) error {
 		calls++

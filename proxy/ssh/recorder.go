@@ -22,7 +22,7 @@ const maxRedactLine = 4 << 10
 // through ssh). Once the file reaches the cap, later output is only
 // counted, and the recording.sealed audit event records how many bytes
 // were left out. The event that crosses the cap is written whole, so the
-// file can pass the cap by one read (busyReadSize, up to six times that
+// file can pass the cap by one read (bulkReadSize, up to six times that
 // once escaped).
 //
 // The cap counts file bytes rather than output bytes, because the file is
