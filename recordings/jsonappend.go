@@ -2,6 +2,7 @@ package recordings
 
 import (
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
@@ -70,10 +71,11 @@ func appendJSONString(dst []byte, s string) []byte {
 }
 
 // appendQueryEvent appends the JSON line of ev, with its newline, in the
-// field order and with the omissions of queryEventLine.
-func appendQueryEvent(dst []byte, ev QueryEvent) []byte {
+// field order and with the omissions of queryEventLine. It formats the
+// start time through stamp.
+func appendQueryEvent(dst []byte, ev QueryEvent, stamp *secondStamp) []byte {
 	dst = append(dst, `{"type":"`+queryLogTypeQuery+`","start":"`...)
-	dst = ev.Start.UTC().AppendFormat(dst, logTimeLayout)
+	dst = stamp.appendTime(dst, ev.Start)
 	dst = append(dst, `","duration_us":`...)
 	dst = strconv.AppendInt(dst, ev.Duration.Microseconds(), 10)
 	dst = append(dst, `,"text":`...)
@@ -110,3 +112,33 @@ func appendQueryEvent(dst []byte, ev QueryEvent) []byte {
 // logTimeLayout is the time format of the query log: UTC with
 // microseconds.
 const logTimeLayout = "2006-01-02T15:04:05.000000Z"
+
+// secondStamp is a cache of the formatted date and time of one second, so
+// a line whose query started in the same second as the last one formats
+// only its microseconds. AppendFormat took about 2% of jitgate's CPU in a
+// profile of pgbench -S with one client.
+type secondStamp struct {
+	unix   int64  // the second, as Unix time
+	prefix []byte // unix in logTimeLayout up to the fraction: "2006-01-02T15:04:05."
+}
+
+// appendTime appends t in logTimeLayout, exactly as t.UTC().AppendFormat
+// does.
+func (s *secondStamp) appendTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	if unix := t.Unix(); s.prefix == nil || unix != s.unix {
+		s.unix = unix
+		s.prefix = t.AppendFormat(s.prefix[:0], "2006-01-02T15:04:05.")
+	}
+	dst = append(dst, s.prefix...)
+
+	// The layout truncates to microseconds.
+	var digits [6]byte
+	micros := t.Nanosecond() / 1000
+	for i := len(digits) - 1; i >= 0; i-- {
+		digits[i] = byte('0' + micros%10)
+		micros /= 10
+	}
+	dst = append(dst, digits[:]...)
+	return append(dst, 'Z')
+}

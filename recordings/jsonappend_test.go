@@ -39,7 +39,7 @@ func referenceLine(t testing.TB, ev QueryEvent) []byte {
 // byte when every string is valid UTF-8, and as decoded values otherwise,
 // because the two write U+FFFD differently.
 func checkSameLine(t testing.TB, ev QueryEvent) {
-	got := appendQueryEvent(nil, ev)
+	got := appendQueryEvent(nil, ev, &secondStamp{})
 	want := referenceLine(t, ev)
 	valid := utf8.ValidString(ev.Text) && utf8.ValidString(ev.Tag) &&
 		utf8.ValidString(ev.ErrorCode) && utf8.ValidString(ev.ErrorMessage)
@@ -89,5 +89,41 @@ func FuzzAppendQueryEvent(f *testing.F) {
 			Start: time.Unix(1_700_000_000, 0), Text: text, Params: []string{param, text},
 			Tag: tag, Rows: rows, ErrorMessage: message,
 		})
+	})
+}
+
+func TestSecondStampMatchesAppendFormat(t *testing.T) {
+	cet := time.FixedZone("CET", 3600)
+	times := []time.Time{
+		time.Date(2026, 12, 4, 23, 59, 59, 123456789, cet),
+		time.Date(2026, 12, 4, 23, 59, 59, 999999999, cet), // same second
+		time.Date(2026, 12, 5, 0, 0, 0, 1000, cet),         // next second, next local day
+		time.Date(2026, 12, 4, 23, 59, 59, 0, cet),         // back to an earlier second
+		time.Date(1969, 12, 31, 23, 59, 59, 500000, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 7000, time.UTC),
+		time.Now(),
+	}
+	var stamp secondStamp
+	for _, tm := range times {
+		got := string(stamp.appendTime([]byte("x"), tm))
+		want := "x" + tm.UTC().Format(logTimeLayout)
+		if got != want {
+			t.Errorf("stamp of %v = %q, want %q", tm, got, want)
+		}
+	}
+}
+
+func FuzzSecondStamp(f *testing.F) {
+	f.Add(int64(1_700_000_000), int64(999_999), int64(1_700_000_001), int64(0))
+	f.Add(int64(-1), int64(999_999_999), int64(-1), int64(1))
+	f.Fuzz(func(t *testing.T, sec1, nsec1, sec2, nsec2 int64) {
+		var stamp secondStamp
+		for _, tm := range []time.Time{time.Unix(sec1, nsec1), time.Unix(sec2, nsec2), time.Unix(sec1, nsec2)} {
+			got := string(stamp.appendTime(nil, tm))
+			if want := tm.UTC().Format(logTimeLayout); got != want {
+				t.Fatalf("stamp of %v = %q, want %q", tm, got, want)
+			}
+		}
 	})
 }

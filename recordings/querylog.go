@@ -91,6 +91,7 @@ type QueryLog struct {
 	mu     sync.Mutex
 	err    error  // first write error, returned by every later call
 	line   []byte // the encoding buffer, reused from line to line
+	stamp  secondStamp
 	closed bool
 }
 
@@ -142,7 +143,7 @@ func (l *QueryLog) Record(ev QueryEvent) error {
 	if l.err != nil {
 		return l.err
 	}
-	l.line = appendQueryEvent(l.line[:0], ev)
+	l.line = appendQueryEvent(l.line[:0], ev, &l.stamp)
 	if _, err := l.w.Write(l.line); err != nil {
 		l.err = fmt.Errorf("recordings: write query event: %w", err)
 		return l.err
