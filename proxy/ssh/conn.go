@@ -348,13 +348,16 @@ func (c *conn) Terminate(reason session.Reason, msg string) {
 		defer hardStop.Stop()
 		// Logged here, because the pass should not wait on the log's
 		// writer.
-		c.logger().Info("ending connection", "reason", reason)
-		if up != nil {
-			_ = up.client.Close()
-		}
 		for _, s := range ending {
 			s.terminate(msg)
 		}
+		// After the last lines, because Close waits until x/crypto's
+		// reader of the target's socket has run, and the client waits
+		// for its last line meanwhile.
+		if up != nil {
+			_ = up.client.Close()
+		}
+		c.logger().Info("ending connection", "reason", reason)
 		timer := time.NewTimer(grace)
 		defer timer.Stop()
 		select {
