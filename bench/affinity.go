@@ -11,23 +11,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// coreSplit gives jitgate all CPUs but the last, and PostgreSQL the last
-// one, as if jitgate ran on a host of its own, and undoes that. The
-// harness stays on every CPU.
+// coreSplit gives jitgate all CPUs but the last, and the target server
+// (PostgreSQL or sshd) the last one, as if jitgate ran on a host of its
+// own, and undoes that. The harness stays on every CPU.
 type coreSplit struct {
-	pg, jg         int         // the postmaster's and jitgate's PIDs
-	pgMask, jgMask unix.CPUSet // their CPU sets before the split
+	target, jg         int         // the target server's and jitgate's PIDs
+	targetMask, jgMask unix.CPUSet // their CPU sets before the split
 }
 
-// splitCores pins the postmaster, its children and the children it forks
-// later to the last CPU of the harness's set, and jitgate to the rest. It
-// fails on a machine with one CPU.
-func splitCores(pgPID, jitgatePID int) (*coreSplit, error) {
-	s := &coreSplit{pg: pgPID, jg: jitgatePID}
+// splitCores pins the target server (the postmaster or the sshd
+// listener), its children and the children it forks later to the last CPU
+// of the harness's set, and jitgate to the rest. It fails on a machine
+// with one CPU.
+func splitCores(targetPID, jitgatePID int) (*coreSplit, error) {
+	s := &coreSplit{target: targetPID, jg: jitgatePID}
 	var all unix.CPUSet
-	err := errors.Join(unix.SchedGetaffinity(0, &all), unix.SchedGetaffinity(pgPID, &s.pgMask), unix.SchedGetaffinity(jitgatePID, &s.jgMask))
+	err := errors.Join(unix.SchedGetaffinity(0, &all), unix.SchedGetaffinity(targetPID, &s.targetMask), unix.SchedGetaffinity(jitgatePID, &s.jgMask))
 	if err != nil {
-		return nil, fmt.Errorf("read the CPU affinity of the harness, PostgreSQL and jitgate: %w", err)
+		return nil, fmt.Errorf("read the CPU affinity of the harness, the target server and jitgate: %w", err)
 	}
 	var cpus []int
 	for cpu := range 1024 {
@@ -38,25 +39,25 @@ func splitCores(pgPID, jitgatePID int) (*coreSplit, error) {
 	if len(cpus) < 2 {
 		return nil, fmt.Errorf("the harness may run on %d CPU, and giving jitgate a core of its own needs 2; run the window-end workloads on a machine with 2 or more CPUs", len(cpus))
 	}
-	var pg, rest unix.CPUSet
-	pg.Set(cpus[len(cpus)-1])
+	var target, rest unix.CPUSet
+	target.Set(cpus[len(cpus)-1])
 	for _, cpu := range cpus[:len(cpus)-1] {
 		rest.Set(cpu)
 	}
-	if err := errors.Join(pinTree(pgPID, &pg), pinTree(jitgatePID, &rest)); err != nil {
+	if err := errors.Join(pinTree(targetPID, &target), pinTree(jitgatePID, &rest)); err != nil {
 		s.undo()
 		return nil, err
 	}
 	return s, nil
 }
 
-// undo gives PostgreSQL and jitgate the CPU sets they had before.
+// undo gives the target server and jitgate the CPU sets they had before.
 //
 // On 2 or more CPUs jitgate sets its GOMAXPROCS once at start, to half
 // of them, so the split and undo do not change it. Go re-reads the CPU
 // set only when GOMAXPROCS was left to it.
 func (s *coreSplit) undo() error {
-	return errors.Join(pinTree(s.pg, &s.pgMask), pinTree(s.jg, &s.jgMask))
+	return errors.Join(pinTree(s.target, &s.targetMask), pinTree(s.jg, &s.jgMask))
 }
 
 // pinTree sets the CPU affinity of every thread of pid and of its

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,8 +21,11 @@ import (
 const (
 	personThroughput = "alice" // pgbench and SSH transfers, one long grant
 	personApproval   = "carol" // approval to first byte
-	personWindowEnd  = "dave"  // window end to closed
-	personApprover   = "bob"
+	personWindowEnd  = "dave"  // window end to closed, Postgres
+	// personSSHWindowEnd has an SSH key of its own, because jitgate maps
+	// each public key to one person.
+	personSSHWindowEnd = "erin" // window end to closed, SSH
+	personApprover     = "bob"
 )
 
 // Target names in the benchmark config.
@@ -41,6 +46,8 @@ type jitgateSetup struct {
 	ports      jitgatePorts
 	tokens     map[string]string // person -> API token
 	sshLogin   string
+	// sshWindowEndSigner is personSSHWindowEnd's SSH key.
+	sshWindowEndSigner ssh.Signer
 }
 
 var jitgateConfigTemplate = template.Must(template.New("jitgate").Parse(`# Written by jitgate's benchmark harness. Everything listens on 127.0.0.1.
@@ -153,16 +160,27 @@ func writeJitgateConfig(dir string, t *targets, idle int) (*jitgateSetup, error)
 		}
 		*port = n
 	}
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate an SSH key for %s: %w", personSSHWindowEnd, err)
+	}
+	if s.sshWindowEndSigner, err = ssh.NewSignerFromKey(key); err != nil {
+		return nil, fmt.Errorf("generate an SSH key for %s: %w", personSSHWindowEnd, err)
+	}
+
 	var people []configPerson
-	for _, name := range []string{personThroughput, personApproval, personWindowEnd, personApprover} {
+	for _, name := range []string{personThroughput, personApproval, personWindowEnd, personSSHWindowEnd, personApprover} {
 		token := identity.NewToken()
 		s.tokens[name] = token
 		p := configPerson{Name: name, Group: "engineers", TokenHash: identity.HashToken(token)}
 		if name == personApprover {
 			p.Group = "approvers"
 		}
-		if name == personThroughput {
+		switch name {
+		case personThroughput:
 			p.SSHKey = t.publicKey
+		case personSSHWindowEnd:
+			p.SSHKey = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.sshWindowEndSigner.PublicKey())))
 		}
 		people = append(people, p)
 	}

@@ -46,7 +46,7 @@ var requestIDPattern = regexp.MustCompile(`access request ([0-9]+)`)
 
 func (h *harness) latencyWorkloads() []workload {
 	n := h.o.latencySamples
-	return []workload{
+	return append([]workload{
 		{
 			name: "approval to first query result", group: groupLatency, unit: "ms", better: lowerIsBetter,
 			command: fmt.Sprintf("%d held pgx connections one after another: connect, wait for the hold notice, POST /approve, SELECT 1; the time from the approve call to the result", n),
@@ -65,7 +65,7 @@ func (h *harness) latencyWorkloads() []workload {
 			paths:   []string{pathJitgate}, latency: true, rounds: 1,
 			run: h.runWindowEndOwnCore,
 		},
-	}
+	}, h.sshWindowEndWorkloads()...)
 }
 
 // windowEndOwnCore names the window-end workload that gives jitgate a CPU
@@ -187,8 +187,8 @@ func (h *harness) approveOnce(ctx context.Context) (float64, error) {
 
 // heldConn is one connection of the window-end workload.
 type heldConn struct {
-	backendPID uint32
-	// upstreamPort is the port of the backend's peer: jitgate's side of
+	backendPID uint32 // 0 for an SSH session
+	// upstreamPort is the port of the target's peer: jitgate's side of
 	// the upstream connection, or the client's own for a direct one.
 	upstreamPort int
 	// clientPort is the client socket's local port.
@@ -315,11 +315,11 @@ type closeTimes struct {
 // watchSockets waits until just before end, then reads the kernel's TCP
 // table every upstreamPollPause until every socket of conns has left
 // ESTABLISHED on both legs. Each reading is one dump of the table, for
-// both legs at once. The backend's socket leaves it when jitgate's
-// FIN reaches PostgreSQL, and the client's when jitgate's FIN reaches the
-// client. Reading the table rather than waiting for the harness's own
+// both legs at once. The target's socket (the backend's, or sshd's) leaves
+// it when jitgate's FIN reaches the target, and the client's when
+// jitgate's FIN reaches the client. Reading the table rather than waiting for the harness's own
 // readers keeps the client times free of the harness's scheduling.
-func watchSockets(ctx context.Context, pgHost string, pgPort, proxyPort int, conns []*heldConn, end time.Time) (closeTimes, error) {
+func watchSockets(ctx context.Context, targetHost string, targetPort, proxyPort int, conns []*heldConn, end time.Time) (closeTimes, error) {
 	select {
 	case <-time.After(time.Until(end.Add(-100 * time.Millisecond))):
 	case <-ctx.Done():
@@ -340,7 +340,7 @@ func watchSockets(ctx context.Context, pgHost string, pgPort, proxyPort int, con
 		slog.Debug("the socket reader runs at the default priority", "err", err)
 	}
 
-	table, err := openTCPTable(mayUseIPv6(pgHost, conns))
+	table, err := openTCPTable(mayUseIPv6(targetHost, conns))
 	if err != nil {
 		return closeTimes{}, err
 	}
@@ -357,7 +357,7 @@ func watchSockets(ctx context.Context, pgHost string, pgPort, proxyPort int, con
 		clear(clientOpen)
 		err := table.scan(func(local, remote int) {
 			switch {
-			case local == pgPort:
+			case local == targetPort:
 				upstreamOpen[remote] = true
 			case remote == proxyPort:
 				clientOpen[local] = true
@@ -383,11 +383,11 @@ func watchSockets(ctx context.Context, pgHost string, pgPort, proxyPort int, con
 	return t, nil
 }
 
-// mayUseIPv6 reports whether the upstream connections to pgHost or the
-// client sockets of conns may be IPv6 ones, so the IPv6 table must be
+// mayUseIPv6 reports whether the upstream connections to targetHost or
+// the client sockets of conns may be IPv6 ones, so the IPv6 table must be
 // read as well.
-func mayUseIPv6(pgHost string, conns []*heldConn) bool {
-	if ip := net.ParseIP(pgHost); ip == nil || ip.To4() == nil {
+func mayUseIPv6(targetHost string, conns []*heldConn) bool {
+	if ip := net.ParseIP(targetHost); ip == nil || ip.To4() == nil {
 		return true
 	}
 	for _, c := range conns {
@@ -411,6 +411,12 @@ func (h *harness) openHeld(ctx context.Context, n int) ([]*heldConn, error) {
 // and its peer port, and starts a reader per socket that notes when it
 // closes.
 func (h *harness) openConns(ctx context.Context, n int, dsn string) ([]*heldConn, error) {
+	return openParallel(ctx, n, func(ctx context.Context) (*heldConn, error) { return openOne(ctx, dsn) })
+}
+
+// openParallel calls open n times, openWorkers at a time, and returns the
+// connections that opened with the errors of the others.
+func openParallel(ctx context.Context, n int, open func(context.Context) (*heldConn, error)) ([]*heldConn, error) {
 	conns := make([]*heldConn, n)
 	errs := make([]error, n)
 	jobs := make(chan int)
@@ -418,7 +424,7 @@ func (h *harness) openConns(ctx context.Context, n int, dsn string) ([]*heldConn
 	for range openWorkers {
 		wg.Go(func() {
 			for i := range jobs {
-				conns[i], errs[i] = openOne(ctx, dsn)
+				conns[i], errs[i] = open(ctx)
 			}
 		})
 	}

@@ -8,7 +8,7 @@
 //     of full termination, in sshrelay.go), and through jitgate's SSH
 //     front door.
 //   - jitgate alone: approval to first query result, window end to both
-//     sockets closed.
+//     sockets closed, for Postgres connections and SSH sessions.
 //   - Memory: RSS per idle connection and session, jitgate against
 //     pgbouncer and the minimal relay.
 //

@@ -78,7 +78,8 @@ func startTargets(ctx context.Context, work string, o options, log *slog.Logger)
 	if err := t.preparePostgres(ctx, o.scale); err != nil {
 		return nil, t.stopAfter(err)
 	}
-	if o.runs(groupSSH) || o.runs(groupMemory) {
+	// The latency group has an SSH window-end workload.
+	if o.runs(groupSSH) || o.runs(groupLatency) || o.runs(groupMemory) {
 		t.sshd, err = localtarget.StartSSHD(ctx, localtarget.SSHDOptions{
 			Dir:            filepath.Join(work, "sshd"),
 			UserCAKeys:     []string{t.ca.AuthorizedKey()},
