@@ -131,16 +131,45 @@ func terminateBackends(ctx context.Context, conn *pgx.Conn, name string) error {
 		return fmt.Errorf("terminate sessions: %w", err)
 	}
 
-	var stuck []string
+	var unconfirmed []int32
 	for _, r := range results {
 		if !r.terminated {
-			stuck = append(stuck, fmt.Sprint(r.pid))
+			unconfirmed = append(unconfirmed, r.pid)
 		}
+	}
+	if len(unconfirmed) == 0 {
+		return nil
+	}
+	stuck, err := liveBackends(ctx, conn, name, unconfirmed)
+	if err != nil {
+		return fmt.Errorf("terminate sessions: %w", err)
 	}
 	if len(stuck) > 0 {
 		return fmt.Errorf("sessions with pid %s did not exit within %d ms of pg_terminate_backend", strings.Join(stuck, ", "), terminateTimeoutMillis)
 	}
 	return nil
+}
+
+// liveBackends returns those of pids that still run as sessions of the
+// role name. pg_terminate_backend also returns false for a session that
+// exited on its own after pg_stat_activity listed it, because its pid is
+// then no backend's, and such a session is not stuck. The query runs as
+// a statement of its own, so it reads a fresh pg_stat_activity rather
+// than the snapshot of the statement that listed the sessions.
+func liveBackends(ctx context.Context, conn *pgx.Conn, name string, pids []int32) ([]string, error) {
+	rows, err := conn.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND pid = ANY($2)", name, pids)
+	if err != nil {
+		return nil, err
+	}
+	live, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, pid := range live {
+		out = append(out, fmt.Sprint(pid))
+	}
+	return out, nil
 }
 
 // Sweep lists the roles on the target whose name starts with RolePrefix

@@ -320,6 +320,30 @@ func TestPGRevokeEndsSessionAndDropsRole(t *testing.T) {
 	}
 }
 
+// pg_terminate_backend returns false for a session that exited on its
+// own after pg_stat_activity listed it. Revoke must not call that session
+// stuck, so only sessions of the role that still run count.
+func TestPGLiveBackendsSkipsExitedSessions(t *testing.T) {
+	f := newPGFixture(t, "readonly")
+	role := f.mint(t, 12)
+	conn, err := f.connectAs(t, role)
+	if err != nil {
+		t.Fatalf("log in as the minted role: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var rolePID, adminPID int32
+	mustNil(t, conn.QueryRow(t.Context(), "SELECT pg_backend_pid()").Scan(&rolePID))
+	mustNil(t, f.admin.QueryRow(t.Context(), "SELECT pg_backend_pid()").Scan(&adminPID))
+
+	// PID 1 is no backend, as for a session that has exited, and the
+	// admin's backend is another role's.
+	got, err := liveBackends(t.Context(), f.admin, role.Name, []int32{rolePID, 1, adminPID})
+	mustNil(t, err)
+	if want := []string{strconv.Itoa(int(rolePID))}; !slices.Equal(got, want) {
+		t.Errorf("live backends = %v, want only the role's session %v", got, want)
+	}
+}
+
 func TestPGRevokeRefusesOtherRoles(t *testing.T) {
 	f := newPGFixture(t, "readonly")
 	err := f.issuer.Revoke(t.Context(), f.role)
