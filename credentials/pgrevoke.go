@@ -152,10 +152,9 @@ func terminateBackends(ctx context.Context, conn *pgx.Conn, name string) error {
 
 // liveBackends returns those of pids that still run as sessions of the
 // role name. pg_terminate_backend also returns false for a session that
-// exited on its own after pg_stat_activity listed it, because its pid is
-// then no backend's, and such a session is not stuck. The query runs as
-// a statement of its own, so it reads a fresh pg_stat_activity rather
-// than the snapshot of the statement that listed the sessions.
+// exited on its own after pg_stat_activity listed it, and such a session
+// is not stuck. The query is a statement of its own, so it reads a fresh
+// pg_stat_activity rather than the listing statement's snapshot.
 func liveBackends(ctx context.Context, conn *pgx.Conn, name string, pids []int32) ([]string, error) {
 	rows, err := conn.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND pid = ANY($2)", name, pids)
 	if err != nil {
