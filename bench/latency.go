@@ -82,16 +82,23 @@ func (h *harness) runWindowEndOwnCore(ctx context.Context, path string) (measure
 	if h.jg.pgErr != nil {
 		return measurement{}, h.jg.pgErr
 	}
-	split, err := splitCores(h.t.pg.PID(), h.jg.pid())
+	return h.onOwnCores(h.t.pg.PID(), "PostgreSQL", func() (measurement, error) { return h.runWindowEnd(ctx, path) })
+}
+
+// onOwnCores runs measure with jitgate on CPUs of its own and the target
+// server targetPID (named target in a log line) with its children on the
+// last CPU, and then gives both their CPUs back.
+func (h *harness) onOwnCores(targetPID int, target string, measure func() (measurement, error)) (measurement, error) {
+	split, err := splitCores(targetPID, h.jg.pid())
 	if err != nil {
 		return measurement{}, err
 	}
 	defer func() {
 		if err := split.undo(); err != nil {
-			h.log.Warn("giving PostgreSQL and jitgate their CPUs back failed; later workloads may run pinned", "err", err)
+			h.log.Warn("giving "+target+" and jitgate their CPUs back failed; later workloads may run pinned", "err", err)
 		}
 	}()
-	return h.runWindowEnd(ctx, path)
+	return measure()
 }
 
 // runApprovalLatency measures latencySamples held connections, one at a
@@ -237,20 +244,13 @@ func (h *harness) runWindowEnd(ctx context.Context, path string) (measurement, e
 	if err = errors.Join(err, socketsErr); err != nil {
 		return measurement{}, err
 	}
-	var m measurement
-	var clientMS, upstreamMS, backendMS []float64
+	m, clientMS, upstreamMS, err := closeSamples(conns, sockets, grant.End)
+	if err != nil {
+		return measurement{}, err
+	}
+	var backendMS []float64
 	for _, c := range conns {
-		select {
-		case <-c.closed:
-		case <-time.After(time.Until(grant.End.Add(closeWait))):
-			return measurement{}, fmt.Errorf("a client socket was still open %v after the window end", closeWait)
-		}
-		client := sockets.client[c.clientPort].Sub(grant.End)
-		upstream := sockets.upstream[c.upstreamPort].Sub(grant.End)
-		clientMS = append(clientMS, ms(client))
-		upstreamMS = append(upstreamMS, ms(upstream))
 		backendMS = append(backendMS, ms(exited[c.backendPID].Sub(grant.End)))
-		m.samples = append(m.samples, ms(max(client, upstream)))
 	}
 	direct, err := h.directBackendExit(ctx, n)
 	if err != nil {
@@ -264,6 +264,26 @@ func (h *harness) runWindowEnd(ctx context.Context, path string) (measurement, e
 		"direct_backend_gone_p50_ms": direct.Median, "direct_backend_gone_p99_ms": direct.P99,
 	}
 	return m, nil
+}
+
+// closeSamples waits until every client connection of conns has closed,
+// at most closeWait after end, and returns a sample per connection: the
+// later of its two sockets' close times after end. It also returns the
+// client and upstream sides on their own, in milliseconds.
+func closeSamples(conns []*heldConn, sockets closeTimes, end time.Time) (m measurement, clientMS, upstreamMS []float64, err error) {
+	for _, c := range conns {
+		select {
+		case <-c.closed:
+		case <-time.After(time.Until(end.Add(closeWait))):
+			return measurement{}, nil, nil, fmt.Errorf("a client connection was still open %v after the window end", closeWait)
+		}
+		client := sockets.client[c.clientPort].Sub(end)
+		upstream := sockets.upstream[c.upstreamPort].Sub(end)
+		clientMS = append(clientMS, ms(client))
+		upstreamMS = append(upstreamMS, ms(upstream))
+		m.samples = append(m.samples, ms(max(client, upstream)))
+	}
+	return m, clientMS, upstreamMS, nil
 }
 
 // directBackendExit is the baseline of the window-end workload: n idle

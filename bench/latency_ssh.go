@@ -58,16 +58,7 @@ func (h *harness) runSSHWindowEndOwnCore(ctx context.Context, path string) (meas
 	if h.t.sshd == nil {
 		return measurement{}, errors.New("no sshd in this run")
 	}
-	split, err := splitCores(h.t.sshd.PID(), h.jg.pid())
-	if err != nil {
-		return measurement{}, err
-	}
-	defer func() {
-		if err := split.undo(); err != nil {
-			h.log.Warn("giving sshd and jitgate their CPUs back failed; later workloads may run pinned", "err", err)
-		}
-	}()
-	return h.runSSHWindowEnd(ctx, path)
+	return h.onOwnCores(h.t.sshd.PID(), "sshd", func() (measurement, error) { return h.runSSHWindowEnd(ctx, path) })
 }
 
 // runSSHWindowEnd opens latencySamples SSH sessions under one grant with a
@@ -120,19 +111,9 @@ func (h *harness) runSSHWindowEnd(ctx context.Context, path string) (measurement
 	if err != nil {
 		return measurement{}, err
 	}
-	var m measurement
-	var clientMS, upstreamMS []float64
-	for _, c := range conns {
-		select {
-		case <-c.closed:
-		case <-time.After(time.Until(grant.End.Add(closeWait))):
-			return measurement{}, fmt.Errorf("an SSH client connection was still open %v after the window end", closeWait)
-		}
-		client := sockets.client[c.clientPort].Sub(grant.End)
-		upstream := sockets.upstream[c.upstreamPort].Sub(grant.End)
-		clientMS = append(clientMS, ms(client))
-		upstreamMS = append(upstreamMS, ms(upstream))
-		m.samples = append(m.samples, ms(max(client, upstream)))
+	m, clientMS, upstreamMS, err := closeSamples(conns, sockets, grant.End)
+	if err != nil {
+		return measurement{}, err
 	}
 	client, upstream := summarizeLatency(clientMS), summarizeLatency(upstreamMS)
 	m.extra = map[string]float64{
