@@ -200,7 +200,7 @@ type heldConn struct {
 	upstreamPort int
 	// clientPort is the client socket's local port.
 	clientPort int
-	closed     chan struct{} // closed when the client socket reads EOF
+	closed     chan struct{} // closed when the client connection has ended
 	net        net.Conn
 }
 
@@ -337,7 +337,7 @@ type closeTimes struct {
 // ESTABLISHED on both legs. Each reading is one dump of the table, for
 // both legs at once. The target's socket (the backend's, or sshd's) leaves
 // it when jitgate's FIN reaches the target, and the client's when
-// jitgate's FIN reaches the client. Reading the table rather than waiting for the harness's own
+// jitgate's FIN reaches the client or, for SSH, when the client closes. Reading the table rather than waiting for the harness's own
 // readers keeps the client times free of the harness's scheduling.
 func watchSockets(ctx context.Context, targetHost string, targetPort, proxyPort int, conns []*heldConn, end time.Time) (closeTimes, error) {
 	select {
