@@ -337,8 +337,15 @@ type closeTimes struct {
 // ESTABLISHED on both legs. Each reading is one dump of the table, for
 // both legs at once. The target's socket (the backend's, or sshd's) leaves
 // it when jitgate's FIN reaches the target, and the client's when
-// jitgate's FIN reaches the client or, for SSH, when the client closes. Reading the table rather than waiting for the harness's own
-// readers keeps the client times free of the harness's scheduling.
+// jitgate's FIN reaches the client or, for SSH, when the client closes.
+// Reading the table rather than waiting for the harness's own readers
+// keeps the Postgres client times free of the harness's scheduling. An
+// SSH client's close is the harness's own, so its time includes that.
+//
+// watchSockets locks its goroutine's thread and raises it, and leaves it
+// so, so the thread ends with the goroutine: call it on a goroutine of its
+// own, never on one that starts processes afterwards, which would inherit
+// the priority.
 func watchSockets(ctx context.Context, targetHost string, targetPort, proxyPort int, conns []*heldConn, end time.Time) (closeTimes, error) {
 	select {
 	case <-time.After(time.Until(end.Add(-100 * time.Millisecond))):

@@ -337,26 +337,30 @@ func (c *conn) Terminate(reason session.Reason, msg string) {
 			ending = append(ending, s)
 		}
 	}
-	if up != nil {
-		netsock.Shutdown(up.sock) // Close waits for x/crypto's reader, so it runs below
-	}
+	// Close waits for x/crypto's reader, so it runs below.
+	targetShut := up == nil || netsock.Shutdown(up.sock)
 
 	grace := c.srv.opts.CloseGrace
 	// The hard stop unblocks writes to a client that stopped reading.
 	hardStop := time.AfterFunc(2*grace, func() { _ = c.sc.Close() })
 	go func() {
 		defer hardStop.Stop()
-		// Logged here, because the pass should not wait on the log's
-		// writer.
+		// Without a socket to shut down, Close is what ends the target's
+		// connection, so it cannot wait for the last lines.
+		if !targetShut {
+			_ = up.client.Close()
+		}
 		for _, s := range ending {
 			s.terminate(msg)
 		}
 		// After the last lines, because Close waits until x/crypto's
 		// reader of the target's socket has run, and the client waits
 		// for its last line meanwhile.
-		if up != nil {
+		if up != nil && targetShut {
 			_ = up.client.Close()
 		}
+		// Logged here, because the pass should not wait on the log's
+		// writer.
 		c.logger().Info("ending connection", "reason", reason)
 		timer := time.NewTimer(grace)
 		defer timer.Stop()

@@ -42,9 +42,9 @@ var readPools = [len(readSizes)]*sync.Pool{
 
 // readBuffer is the read buffer of one copy goroutine. A read that fills
 // its buffer means more data is waiting, so the next read uses the next
-// larger size, borrowed from a pool. A short read that still took a whole
-// packet means data may still be flowing, so the next read uses the packet
-// size. A shorter read means the sender paused, and the next read, which
+// larger size, borrowed from a pool. A short read that still took at least
+// a packet's size means data may still be flowing, so the next read uses
+// the packet size. A shorter read means the sender paused, and the next read, which
 // may wait for a long time, uses the small buffer. So a copy waits on a
 // borrowed buffer only right after a read that filled its buffer or took
 // a whole packet.
