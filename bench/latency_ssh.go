@@ -89,7 +89,8 @@ func (h *harness) runSSHWindowEnd(ctx context.Context, path string) (measurement
 		Auth: []ssh.AuthMethod{ssh.PublicKeys(h.setup.sshWindowEndSigner)},
 		// The path is on loopback and this client sends no secret.
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
-		Timeout:         heldTimeout,
+		// No Timeout: it applies to ssh.Dial only, and openSSHSession
+		// sets a deadline on its connection instead.
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(h.setup.ports.ssh))
 	conns, err := openParallel(ctx, n, func(ctx context.Context) (*heldConn, error) {
