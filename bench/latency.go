@@ -220,11 +220,7 @@ func (h *harness) runWindowEnd(ctx context.Context, path string) (measurement, e
 		return measurement{}, err
 	}
 	conns, err := h.openHeld(ctx, n)
-	defer func() {
-		for _, c := range conns {
-			c.net.Close()
-		}
-	}()
+	defer closeConns(conns)
 	if err != nil {
 		return measurement{}, err
 	}
@@ -294,11 +290,7 @@ func closeSamples(conns []*heldConn, sockets closeTimes, end time.Time) (m measu
 func (h *harness) directBackendExit(ctx context.Context, n int) (Summary, error) {
 	dsn := pgDSN(h.t.pg.Host, h.t.pg.Port, benchUser, h.t.benchPassword, benchDatabase)
 	conns, err := h.openConns(ctx, n, dsn)
-	defer func() {
-		for _, c := range conns {
-			c.net.Close()
-		}
-	}()
+	defer closeConns(conns)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -439,6 +431,13 @@ func (h *harness) openHeld(ctx context.Context, n int) ([]*heldConn, error) {
 // closes.
 func (h *harness) openConns(ctx context.Context, n int, dsn string) ([]*heldConn, error) {
 	return openParallel(ctx, n, func(ctx context.Context) (*heldConn, error) { return openOne(ctx, dsn) })
+}
+
+// closeConns closes the client socket of every connection in conns.
+func closeConns(conns []*heldConn) {
+	for _, c := range conns {
+		c.net.Close()
+	}
 }
 
 // openParallel calls open n times, openWorkers at a time, and returns the

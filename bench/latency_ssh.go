@@ -96,11 +96,7 @@ func (h *harness) runSSHWindowEnd(ctx context.Context, path string) (measurement
 	conns, err := openParallel(ctx, n, func(ctx context.Context) (*heldConn, error) {
 		return openSSHSession(ctx, addr, config)
 	})
-	defer func() {
-		for _, c := range conns {
-			c.net.Close()
-		}
-	}()
+	defer closeConns(conns)
 	if err != nil {
 		return measurement{}, err
 	}

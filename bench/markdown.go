@@ -234,7 +234,7 @@ func writeLatencyTable(b *strings.Builder, ws []WorkloadResult) {
 		if strings.HasPrefix(w.Name, "SSH ") {
 			clientSide = "client connection closed (by the client, after jitgate closed its session channel)"
 		}
-		fmt.Fprintf(b, "%s, by side: %s p50 %s ms, p99 %s ms; upstream connection closed p50 %s ms, p99 %s ms.", w.Name, clientSide,
+		fmt.Fprintf(b, "%s, by side. The %s at p50 %s ms, p99 %s ms. The upstream connection closed at p50 %s ms, p99 %s ms.", w.Name, clientSide,
 			med("client_closed_p50_ms"), med("client_closed_p99_ms"), med("upstream_closed_p50_ms"), med("upstream_closed_p99_ms"))
 		if _, ok := extra["backend_gone_p50_ms"]; ok {
 			fmt.Fprintf(b, " The backend processes were gone from pg_stat_activity at p50 %s ms, p99 %s ms after the window end.", med("backend_gone_p50_ms"), med("backend_gone_p99_ms"))
