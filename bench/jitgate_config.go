@@ -22,8 +22,8 @@ const (
 	personThroughput = "alice" // pgbench and SSH transfers, one long grant
 	personApproval   = "carol" // approval to first byte
 	personWindowEnd  = "dave"  // window end to closed, Postgres
-	// personSSHWindowEnd has an SSH key of its own, because jitgate maps
-	// each public key to one person.
+	// personSSHWindowEnd has an SSH key of its own, because the config
+	// rejects a public key listed for two people.
 	personSSHWindowEnd = "erin" // window end to closed, SSH
 	personApprover     = "bob"
 )
