@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jitgate/jitgate/internal/clock"
+	"github.com/jitgate/jitgate/internal/cpuprio"
 	"github.com/jitgate/jitgate/store"
 )
 
@@ -37,6 +38,16 @@ type Conn interface {
 	// Terminate shows msg to the client as the final word and closes both
 	// sides. It may be called once; it must not block for long.
 	Terminate(reason Reason, msg string)
+}
+
+// FinalWriter is a Conn whose Terminate writes the client's final word on
+// a goroutine of its own, as the SSH front door's does, because the write
+// can wait on the client. FinalWritten is closed once that write has
+// finished or failed. After a window-end or revocation pass, the registry
+// keeps the process at real-time priority until the final words of the
+// sessions it cut are written, at most cutHold (see cutPass).
+type FinalWriter interface {
+	FinalWritten() <-chan struct{}
 }
 
 // Engine is the part of the approval engine the registry uses.
@@ -65,6 +76,11 @@ type Registry struct {
 	mu      sync.Mutex
 	live    map[int64]*Live
 	watches map[int64]*grantWatch // by grant id
+
+	// cutHold and begin are cutHold and cpuprio.Begin, which tests
+	// replace.
+	cutHold time.Duration
+	begin   func() (release func(), err error)
 }
 
 // New returns an empty registry.
@@ -81,7 +97,10 @@ func New(opts Options) *Registry {
 	opts.WarnBefore = slices.Clone(opts.WarnBefore)
 	slices.Sort(opts.WarnBefore)
 	slices.Reverse(opts.WarnBefore)
-	return &Registry{opts: opts, live: map[int64]*Live{}, watches: map[int64]*grantWatch{}}
+	return &Registry{
+		opts: opts, live: map[int64]*Live{}, watches: map[int64]*grantWatch{},
+		cutHold: cutHold, begin: cpuprio.Begin,
+	}
 }
 
 // Open claims a place under the person's active grant and starts watching

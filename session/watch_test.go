@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -149,19 +150,49 @@ func TestFirstWindowTimerEndsAll(t *testing.T) {
 }
 
 // policyConn records the CPU scheduling policy of the thread that
-// terminates it.
+// terminates it, and of the thread of a goroutine that Terminate starts,
+// as the SSH front door's does to write the client's last line.
+// Its final words count as written once gate is closed.
 type policyConn struct {
 	terminated chan int
+	afterwards chan int
+	gate       chan struct{}
+	written    chan struct{}
 }
 
 func (c *policyConn) Warn(string) {}
 
 func (c *policyConn) Terminate(session.Reason, string) {
+	c.terminated <- threadPolicy()
+	go func() {
+		// Locked, so the goroutine runs on a thread that Go may start
+		// for it now.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		c.afterwards <- threadPolicy()
+		<-c.gate
+		close(c.written)
+	}()
+}
+
+func (c *policyConn) FinalWritten() <-chan struct{} { return c.written }
+
+// threadPolicy returns the scheduling policy of the calling thread.
+func threadPolicy() int {
 	p, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_GETSCHEDULER, 0, 0, 0)
 	if errno != 0 {
-		p = ^uintptr(0)
+		return -1
 	}
-	c.terminated <- int(p)
+	return int(p)
+}
+
+// openGate lets c's final words count as written.
+func openGate(c *policyConn) {
+	select {
+	case <-c.gate:
+	default:
+		close(c.gate)
+	}
 }
 
 // openPolicyConns opens n sessions of f's grant in reg.
@@ -169,7 +200,8 @@ func openPolicyConns(t *testing.T, reg *session.Registry, n int) []*policyConn {
 	t.Helper()
 	conns := make([]*policyConn, n)
 	for i := range conns {
-		conns[i] = &policyConn{terminated: make(chan int, 1)}
+		conns[i] = &policyConn{terminated: make(chan int, 1), afterwards: make(chan int, 1), gate: make(chan struct{}), written: make(chan struct{})}
+		t.Cleanup(func() { openGate(conns[i]) })
 		s := &store.Session{Kind: approval.KindSSH, Person: "alice", Target: "web-1", Principal: "deploy"}
 		if _, err := reg.Open(context.Background(), s, conns[i]); err != nil {
 			t.Fatalf("open session %d: %v", i, err)
@@ -179,18 +211,24 @@ func openPolicyConns(t *testing.T, reg *session.Registry, n int) []*policyConn {
 }
 
 // checkCutAtRealTime fails unless every conn was terminated on a thread
-// at SCHED_FIFO.
+// at SCHED_FIFO, and the goroutine its Terminate started ran at SCHED_FIFO
+// too.
 func checkCutAtRealTime(t *testing.T, conns []*policyConn) {
 	t.Helper()
 	const schedFIFO = 1
 	for i, c := range conns {
-		select {
-		case p := <-c.terminated:
-			if p != schedFIFO {
-				t.Errorf("session %d was terminated at scheduling policy %d, want SCHED_FIFO (%d)", i, p, schedFIFO)
+		for _, step := range []struct {
+			name   string
+			policy chan int
+		}{{"terminated", c.terminated}, {"followed by a goroutine", c.afterwards}} {
+			select {
+			case p := <-step.policy:
+				if p != schedFIFO {
+					t.Errorf("session %d was %s at scheduling policy %d, want SCHED_FIFO (%d)", i, step.name, p, schedFIFO)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("session %d was not %s within 5s", i, step.name)
 			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("session %d was not terminated within 5s", i)
 		}
 	}
 }
@@ -231,4 +269,67 @@ func TestRevocationCutsAtRealTimePriority(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkCutAtRealTime(t, conns)
+}
+
+// fakeBurst replaces cpuprio.Begin in tests and reports each release.
+type fakeBurst struct {
+	begun    atomic.Int32
+	released chan struct{}
+}
+
+func (b *fakeBurst) begin() (func(), error) {
+	b.begun.Add(1)
+	return func() { b.released <- struct{}{} }, nil
+}
+
+// TestCutHoldsPriorityUntilFinalWordsWritten checks that a revocation
+// pass keeps the priority raised until the final words of every session
+// it cut are written, and releases it then.
+func TestCutHoldsPriorityUntilFinalWordsWritten(t *testing.T) {
+	f := newFixture(t)
+	burst := &fakeBurst{released: make(chan struct{}, 1)}
+	session.SetCutBurst(f.reg, time.Hour, burst.begin)
+	conns := openPolicyConns(t, f.reg, 3)
+	if _, err := f.engine.Revoke(context.Background(), f.grant.ID, "bob", "done"); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range conns[:2] {
+		<-c.afterwards
+		openGate(c)
+		select {
+		case <-burst.released:
+			t.Fatalf("priority released after the final words of %d of 3 sessions", i+1)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	<-conns[2].afterwards
+	openGate(conns[2])
+	select {
+	case <-burst.released:
+	case <-time.After(5 * time.Second):
+		t.Fatal("priority not released within 5s of the last final words")
+	}
+	if n := burst.begun.Load(); n != 1 {
+		t.Errorf("the revocation raised the priority %d times, want 1", n)
+	}
+}
+
+// TestCutReleasesPriorityAfterHold checks that a session whose final
+// words are never written keeps the priority raised for the hold only.
+func TestCutReleasesPriorityAfterHold(t *testing.T) {
+	f := newFixture(t)
+	burst := &fakeBurst{released: make(chan struct{}, 1)}
+	session.SetCutBurst(f.reg, 20*time.Millisecond, burst.begin)
+	conns := openPolicyConns(t, f.reg, 2)
+	if _, err := f.engine.Revoke(context.Background(), f.grant.ID, "bob", "done"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range conns {
+		<-c.afterwards
+	}
+	select {
+	case <-burst.released:
+	case <-time.After(5 * time.Second):
+		t.Fatal("priority not released within 5s though the hold is 20ms")
+	}
 }

@@ -4,20 +4,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
-
-// policy returns the scheduling policy of the calling thread.
-func policy(t *testing.T) int {
-	p, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_GETSCHEDULER, 0, 0, 0)
-	if errno != 0 {
-		t.Fatalf("sched_getscheduler: %v", errno)
-	}
-	return int(p)
-}
 
 // hasCapSysNice reports whether the test process has CAP_SYS_NICE, bit 23
 // of the effective set in /proc/self/status.
@@ -39,51 +32,139 @@ func hasCapSysNice(t *testing.T) bool {
 	return false
 }
 
-func TestRunRaisesOnlyItsOwnThread(t *testing.T) {
-	var inside, tid int
-	err := Run(func() {
-		inside = policy(t)
-		tid = syscall.Gettid()
-	})
-	if hasCapSysNice(t) && err != nil {
-		t.Fatalf("Run with CAP_SYS_NICE: %v", err)
+// policies returns the scheduling policy of every thread of the process.
+func policies(t *testing.T) map[int]int {
+	t.Helper()
+	got := policiesOrNil()
+	if got == nil {
+		t.Fatal("could not list the threads of the process")
 	}
+	return got
+}
 
-	want := schedFIFO
+// policiesOrNil is policies for the child, which has no testing.T.
+func policiesOrNil() map[int]int {
+	tids, err := threads()
 	if err != nil {
-		want = 0
-		t.Logf("running at the normal priority: %v", err)
+		return nil
 	}
-	if inside != want {
-		t.Fatalf("policy inside Run = %d, want %d (err %v)", inside, want, err)
+	got := map[int]int{}
+	for _, tid := range tids {
+		if p, err := policyOf(tid); err == nil {
+			got[tid] = p
+		}
 	}
-	if got := policy(t); got != 0 {
-		t.Fatalf("policy of the caller's thread = %d after Run, want 0", got)
-	}
+	return got
+}
 
-	// The thread that ran f must be back at the normal policy, or gone,
-	// by the time Run returns, because Go may run other goroutines on it.
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/stat", tid))
-	if os.IsNotExist(err) {
-		return
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The fields after the command's closing parenthesis start at the 3rd,
-	// and the policy is the 41st.
-	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	if got := fields[41-3]; got != "0" {
-		t.Fatalf("thread %d that ran f has policy %s after Run, want 0", tid, got)
+// waitLowered waits until every thread is back at the normal policy.
+func waitLowered(t *testing.T, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		raised := 0
+		for _, p := range policies(t) {
+			if p != schedOther {
+				raised++
+			}
+		}
+		if raised == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d threads still at a real-time policy %v after the burst should have ended", raised, within)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
-func TestRunCallsFOnce(t *testing.T) {
-	calls := 0
-	Run(func() { calls++ })
-	if calls != 1 {
-		t.Fatalf("f ran %d times, want 1", calls)
+// holdThreads starts n goroutines that each keep a thread of their own
+// until the test ends, so Go has to start threads.
+func holdThreads(t *testing.T, n int) {
+	release := make(chan struct{})
+	started := make(chan struct{}, n)
+	for range n {
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			started <- struct{}{}
+			<-release
+		}()
 	}
+	for range n {
+		<-started
+	}
+	t.Cleanup(func() { close(release) })
+}
+
+// beginOrSkip calls Begin and, when the process may not raise its
+// priority, checks that nothing changed and skips the test.
+func beginOrSkip(t *testing.T) func() {
+	t.Helper()
+	release, err := Begin()
+	if err == nil {
+		t.Cleanup(release)
+		return release
+	}
+	if hasCapSysNice(t) {
+		t.Fatalf("Begin with CAP_SYS_NICE: %v", err)
+	}
+	checkAll(t, schedOther, "after a Begin that failed")
+	t.Skipf("running at the normal priority: %v", err)
+	return nil
+}
+
+// checkAll fails unless every thread has policy want.
+func checkAll(t *testing.T, want int, when string) {
+	t.Helper()
+	for tid, p := range policies(t) {
+		if p != want {
+			t.Fatalf("thread %d has policy %d %s, want %d", tid, p, when, want)
+		}
+	}
+}
+
+func TestBeginRaisesEveryThreadUntilReleased(t *testing.T) {
+	waitLowered(t, MaxBurst+2*time.Second) // after an earlier test's burst
+	holdThreads(t, 2)
+	before := len(policies(t))
+
+	release := beginOrSkip(t)
+	// Threads that Go starts during the burst, here for goroutines that
+	// each keep one, inherit the priority.
+	holdThreads(t, before)
+	if got := len(policies(t)); got <= before {
+		t.Fatalf("%d threads after holding %d more, want more than %d", got, before, before)
+	}
+	checkAll(t, schedFIFO, "during the burst")
+	release()
+	checkAll(t, schedOther, "after the only claim was released")
+}
+
+func TestBurstLastsUntilTheLastClaim(t *testing.T) {
+	waitLowered(t, MaxBurst+2*time.Second)
+	first := beginOrSkip(t)
+	second := beginOrSkip(t)
+	first()
+	checkAll(t, schedFIFO, "with one of two claims released")
+	first() // a second call releases nothing more
+	checkAll(t, schedFIFO, "after the first claim was released twice")
+	second()
+	checkAll(t, schedOther, "after both claims were released")
+}
+
+func TestBurstEndsAfterMaxBurst(t *testing.T) {
+	waitLowered(t, MaxBurst+2*time.Second)
+	stale := beginOrSkip(t)
+	checkAll(t, schedFIFO, "during the burst")
+	waitLowered(t, MaxBurst+3*time.Second)
+
+	// The claim of the burst that MaxBurst ended does not end the next.
+	next := beginOrSkip(t)
+	stale()
+	checkAll(t, schedFIFO, "after a claim of the earlier burst was released")
+	next()
+	checkAll(t, schedOther, "after the next burst's claim was released")
 }
 
 // childEnv makes the test binary act as an unprivileged process in
@@ -108,15 +189,27 @@ func child() int {
 		fmt.Println("setuid:", err)
 		return 2
 	}
-	if err := Check(); err != nil {
-		fmt.Println("error:", err)
-		return 0
+	begin := func() error {
+		release, err := Begin()
+		release()
+		return err
 	}
-	fmt.Println("raised")
+	for _, try := range []func() error{Check, begin} {
+		if err := try(); err != nil {
+			fmt.Println("error:", err)
+			continue
+		}
+		fmt.Println("raised")
+	}
+	for tid, p := range policiesOrNil() {
+		if p != schedOther {
+			fmt.Printf("thread %d has policy %d\n", tid, p)
+		}
+	}
 	return 0
 }
 
-func TestCheckWithoutPrivilege(t *testing.T) {
+func TestCheckAndBeginWithoutPrivilege(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to start a child as the user nobody")
 	}
@@ -134,7 +227,9 @@ func TestCheckWithoutPrivilege(t *testing.T) {
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
-	want := "error: real-time priority not permitted (SCHED_FIFO 1 needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least 1, and a cgroup that allows real-time threads): operation not permitted"
+	// Check and Begin, each refused, and no thread left raised.
+	refused := "error: real-time priority not permitted (SCHED_FIFO 1 needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least 1, and a cgroup that allows real-time threads): operation not permitted"
+	want := refused + "\n" + refused
 	if got := strings.TrimSpace(string(out)); got != want {
 		t.Errorf("child printed %q, want %q", got, want)
 	}

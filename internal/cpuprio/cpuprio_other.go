@@ -5,14 +5,17 @@ package cpuprio
 import (
 	"errors"
 	"runtime"
+	"time"
 )
 
-// Run calls f at the normal priority and returns an error, because only
-// Linux builds raise the priority.
-func Run(f func()) error {
-	f()
+// MaxBurst bounds how long one burst keeps the threads raised.
+const MaxBurst = 500 * time.Millisecond
+
+// Begin returns an error and changes nothing, because only Linux builds
+// raise the priority.
+func Begin() (release func(), err error) { return func() {}, Check() }
+
+// Check returns the error that Begin returns on this system.
+func Check() error {
 	return errors.New("real-time priority is raised only on Linux, not on " + runtime.GOOS)
 }
-
-// Check returns the error that Run returns on this system.
-func Check() error { return Run(func() {}) }

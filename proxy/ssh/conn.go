@@ -14,6 +14,8 @@ import (
 	"github.com/jitgate/jitgate/session"
 )
 
+var _ session.FinalWriter = (*conn)(nil)
+
 // conn is one authenticated client connection. It implements session.Conn
 // so the registry can warn the client and end the connection.
 type conn struct {
@@ -31,7 +33,10 @@ type conn struct {
 	cancel context.CancelFunc
 	// closed is closed when the client's TCP connection is gone.
 	closed chan struct{}
-	gate   gate
+	// finalWritten is closed when Terminate has written the last line of
+	// every session channel, or failed to.
+	finalWritten chan struct{}
+	gate         gate
 
 	// channels counts the goroutines that serve channels.
 	channels sync.WaitGroup
@@ -60,12 +65,13 @@ type sealedRecording struct {
 
 func newConn(ctx context.Context, s *Server, sc *ssh.ServerConn, log *slog.Logger) *conn {
 	c := &conn{
-		srv:       s,
-		sc:        sc,
-		person:    sc.Permissions.Extensions[permPerson],
-		closed:    make(chan struct{}),
-		upstreams: make(chan *upstream, 1),
-		sessions:  map[*sessionChannel]struct{}{},
+		srv:          s,
+		sc:           sc,
+		person:       sc.Permissions.Extensions[permPerson],
+		closed:       make(chan struct{}),
+		finalWritten: make(chan struct{}),
+		upstreams:    make(chan *upstream, 1),
+		sessions:     map[*sessionChannel]struct{}{},
 	}
 	c.gate.done = make(chan struct{})
 	c.gate.taken = make(chan struct{})
@@ -301,6 +307,10 @@ func (c *conn) Warn(msg string) {
 	}
 }
 
+// FinalWritten is closed once Terminate has written the last lines. It
+// makes conn a session.FinalWriter.
+func (c *conn) FinalWritten() <-chan struct{} { return c.finalWritten }
+
 // Terminate shuts the upstream connection down before it returns, so
 // nothing the client sends after the end reaches the target. Then, on a
 // goroutine of its own, it writes msg as the last line of every session
@@ -312,9 +322,10 @@ func (c *conn) Warn(msg string) {
 // waits while the client's channel window is full. A client that stopped
 // reading could otherwise keep sending input to the target until the
 // hard stop, 2 × CloseGrace after the end. It ends before Terminate
-// returns because a window-end pass calls Terminate at real-time
-// priority (see package cpuprio), and a goroutine at the normal priority
-// can wait long behind other processes for a CPU.
+// returns because a window-end pass calls Terminate during a burst of
+// real-time priority (see package cpuprio), and the goroutine may run
+// after the burst, at the normal priority, which can wait long behind
+// other processes for a CPU.
 func (c *conn) Terminate(reason session.Reason, msg string) {
 	c.mu.Lock()
 	if c.terminating {
@@ -353,6 +364,7 @@ func (c *conn) Terminate(reason session.Reason, msg string) {
 		for _, s := range ending {
 			s.terminate(msg)
 		}
+		close(c.finalWritten)
 		// After the last lines, because Close waits until x/crypto's
 		// reader of the target's socket has run, and the client waits
 		// for its last line meanwhile.

@@ -88,6 +88,15 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
+	e.srv.mu.Lock()
+	var conns []*conn
+	for c := range e.srv.conns {
+		conns = append(conns, c)
+	}
+	e.srv.mu.Unlock()
+	if len(conns) != 1 {
+		t.Fatalf("the front door has %d connections, want 1", len(conns))
+	}
 	const msg = "jitgate: the window ended (test)"
 	for _, live := range e.registry.List() {
 		live.Terminate(session.ReasonWindowEnd, msg)
@@ -96,6 +105,13 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 	case <-targetGone:
 	case <-time.After(time.Second):
 		t.Errorf("the connection to the target was still open 1s after Terminate, with the client not reading")
+	}
+	// The last line waits for the client's window, so it is not written
+	// yet, and a window-end pass keeps its raised priority meanwhile.
+	select {
+	case <-conns[0].FinalWritten():
+		t.Error("FinalWritten closed while the last line still waited for the client to read")
+	default:
 	}
 
 	if _, err := io.WriteString(stdin, "after-end\n"); err != nil {
@@ -115,6 +131,11 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), msg) {
 		t.Errorf("stderr = %q, want the last line %q", stderr.String(), msg)
+	}
+	select {
+	case <-conns[0].FinalWritten():
+	case <-time.After(5 * time.Second):
+		t.Error("FinalWritten still open 5s after the client read the last line")
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
