@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"regexp"
 	"runtime"
@@ -240,7 +241,7 @@ func (h *harness) runWindowEnd(ctx context.Context, path string) (measurement, e
 	if err = errors.Join(err, socketsErr); err != nil {
 		return measurement{}, err
 	}
-	m, clientMS, upstreamMS, err := closeSamples(conns, sockets, grant.End)
+	m, sides, err := closeSamples(conns, sockets, grant.End)
 	if err != nil {
 		return measurement{}, err
 	}
@@ -252,34 +253,57 @@ func (h *harness) runWindowEnd(ctx context.Context, path string) (measurement, e
 	if err != nil {
 		return measurement{}, fmt.Errorf("direct baseline: %w", err)
 	}
-	client, upstream, backend := summarizeLatency(clientMS), summarizeLatency(upstreamMS), summarizeLatency(backendMS)
-	m.extra = map[string]float64{
-		"client_closed_p50_ms": client.Median, "client_closed_p99_ms": client.P99,
-		"upstream_closed_p50_ms": upstream.Median, "upstream_closed_p99_ms": upstream.P99,
-		"backend_gone_p50_ms": backend.Median, "backend_gone_p99_ms": backend.P99,
-		"direct_backend_gone_p50_ms": direct.Median, "direct_backend_gone_p99_ms": direct.P99,
-	}
+	backend := summarizeLatency(backendMS)
+	m.extra = sides.extra()
+	m.extra["backend_gone_p50_ms"], m.extra["backend_gone_p99_ms"] = backend.Median, backend.P99
+	m.extra["direct_backend_gone_p50_ms"], m.extra["direct_backend_gone_p99_ms"] = direct.Median, direct.P99
 	return m, nil
 }
 
 // closeSamples waits until every client connection of conns has closed,
 // at most closeWait after end, and returns a sample per connection: the
-// later of its two sockets' close times after end. It also returns the
-// client and upstream sides on their own, in milliseconds.
-func closeSamples(conns []*heldConn, sockets closeTimes, end time.Time) (m measurement, clientMS, upstreamMS []float64, err error) {
+// later of its two sockets' close times after end. Its sides hold, in
+// milliseconds, the client and upstream sides on their own and, where
+// measured, when jitgate's last bytes reached the client.
+func closeSamples(conns []*heldConn, sockets closeTimes, end time.Time) (measurement, closeSides, error) {
+	var m measurement
+	var sides closeSides
 	for _, c := range conns {
 		select {
 		case <-c.closed:
 		case <-time.After(time.Until(end.Add(closeWait))):
-			return measurement{}, nil, nil, fmt.Errorf("a client connection was still open %v after the window end", closeWait)
+			return measurement{}, closeSides{}, fmt.Errorf("a client connection was still open %v after the window end", closeWait)
 		}
 		client := sockets.client[c.clientPort].Sub(end)
 		upstream := sockets.upstream[c.upstreamPort].Sub(end)
-		clientMS = append(clientMS, ms(client))
-		upstreamMS = append(upstreamMS, ms(upstream))
+		sides.client = append(sides.client, ms(client))
+		sides.upstream = append(sides.upstream, ms(upstream))
+		if reached, ok := sockets.reached[c.clientPort]; ok {
+			sides.reached = append(sides.reached, ms(reached.Sub(end)))
+		}
 		m.samples = append(m.samples, ms(max(client, upstream)))
 	}
-	return m, clientMS, upstreamMS, nil
+	return m, sides, nil
+}
+
+// closeSides are the parts of the window-end samples, in milliseconds.
+type closeSides struct {
+	client, upstream, reached []float64
+}
+
+// extra returns the p50 and p99 of each side, for measurement.extra.
+// The reached side is left out when no connection has it.
+func (s closeSides) extra() map[string]float64 {
+	client, upstream := summarizeLatency(s.client), summarizeLatency(s.upstream)
+	extra := map[string]float64{
+		"client_closed_p50_ms": client.Median, "client_closed_p99_ms": client.P99,
+		"upstream_closed_p50_ms": upstream.Median, "upstream_closed_p99_ms": upstream.P99,
+	}
+	if len(s.reached) > 0 {
+		reached := summarizeLatency(s.reached)
+		extra["client_reached_p50_ms"], extra["client_reached_p99_ms"] = reached.Median, reached.P99
+	}
+	return extra
 }
 
 // directBackendExit is the baseline of the window-end workload: n idle
@@ -318,10 +342,19 @@ func (h *harness) directBackendExit(ctx context.Context, n int) (Summary, error)
 }
 
 // closeTimes are the instants, read from the kernel's TCP table, when the
-// sockets of the held connections were first seen out of ESTABLISHED.
+// sockets of the held connections were first seen out of ESTABLISHED, and
+// when each client socket was first seen with more bytes received than
+// before the end.
 type closeTimes struct {
 	upstream map[int]time.Time // by the upstream connection's port at jitgate
 	client   map[int]time.Time // by the client socket's local port
+	// reached is by the client socket's local port: the first reading
+	// after the end that counted more bytes received than the last
+	// reading before it, or the client socket's close if no reading did.
+	// So it is when jitgate's last bytes reached the client, apart from
+	// how long the client then takes to close. It is empty when no
+	// reading finished before the end.
+	reached map[int]time.Time
 }
 
 // watchSockets waits until just before end, then reads the kernel's TCP
@@ -330,6 +363,8 @@ type closeTimes struct {
 // both legs at once. The target's socket (the backend's, or sshd's) leaves
 // it when jitgate's FIN reaches the target, and the client's when
 // jitgate's FIN reaches the client or, for SSH, when the client closes.
+// Each reading also counts the bytes each client socket has received,
+// for closeTimes.reached.
 // Reading the table rather than waiting for the harness's own readers
 // keeps the Postgres client times free of the harness's scheduling. An
 // SSH client's close is the harness's own, so its time includes that.
@@ -359,13 +394,16 @@ func watchSockets(ctx context.Context, targetHost string, targetPort, proxyPort 
 		slog.Debug("the socket reader runs at the default priority", "err", err)
 	}
 
-	table, err := openTCPTable(mayUseIPv6(targetHost, conns))
+	table, err := openTCPTable(mayUseIPv6(targetHost, conns), true)
 	if err != nil {
 		return closeTimes{}, err
 	}
 	defer table.close()
-	t := closeTimes{upstream: map[int]time.Time{}, client: map[int]time.Time{}}
+	t := closeTimes{upstream: map[int]time.Time{}, client: map[int]time.Time{}, reached: map[int]time.Time{}}
 	upstreamOpen, clientOpen := map[int]bool{}, map[int]bool{}
+	// received is each client socket's count in the current reading, and
+	// before its count in the last reading that finished before the end.
+	received, before := map[int]uint64{}, map[int]uint64{}
 	deadline := end.Add(closeWait)
 	for len(t.upstream) < len(conns) || len(t.client) < len(conns) {
 		if time.Now().After(deadline) {
@@ -374,24 +412,36 @@ func watchSockets(ctx context.Context, targetHost string, targetPort, proxyPort 
 		}
 		clear(upstreamOpen)
 		clear(clientOpen)
-		err := table.scan(func(local, remote int) {
+		clear(received)
+		err := table.scan(func(s tcpSocket) {
 			switch {
-			case local == targetPort:
-				upstreamOpen[remote] = true
-			case remote == proxyPort:
-				clientOpen[local] = true
+			case s.local == targetPort:
+				upstreamOpen[s.remote] = true
+			case s.remote == proxyPort:
+				clientOpen[s.local] = true
+				if s.hasBytes {
+					received[s.local] = s.bytesReceived
+				}
 			}
 		})
 		if err != nil {
 			return closeTimes{}, err
 		}
 		now := time.Now()
+		afterEnd := !now.Before(end)
+		if !afterEnd {
+			maps.Copy(before, received)
+		}
 		for _, c := range conns {
 			if _, seen := t.upstream[c.upstreamPort]; !seen && !upstreamOpen[c.upstreamPort] {
 				t.upstream[c.upstreamPort] = now
 			}
 			if _, seen := t.client[c.clientPort]; !seen && !clientOpen[c.clientPort] {
 				t.client[c.clientPort] = now
+			}
+			n, counted := before[c.clientPort]
+			if _, seen := t.reached[c.clientPort]; afterEnd && !seen && counted && (!clientOpen[c.clientPort] || received[c.clientPort] > n) {
+				t.reached[c.clientPort] = now
 			}
 		}
 		// The pause sleeps in the kernel: a Go timer would wake this

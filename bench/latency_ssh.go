@@ -114,15 +114,11 @@ func (h *harness) runSSHWindowEnd(ctx context.Context, path string) (measurement
 	if err := <-watched; err != nil {
 		return measurement{}, err
 	}
-	m, clientMS, upstreamMS, err := closeSamples(conns, sockets, grant.End)
+	m, sides, err := closeSamples(conns, sockets, grant.End)
 	if err != nil {
 		return measurement{}, err
 	}
-	client, upstream := summarizeLatency(clientMS), summarizeLatency(upstreamMS)
-	m.extra = map[string]float64{
-		"client_closed_p50_ms": client.Median, "client_closed_p99_ms": client.P99,
-		"upstream_closed_p50_ms": upstream.Median, "upstream_closed_p99_ms": upstream.P99,
-	}
+	m.extra = sides.extra()
 	return m, nil
 }
 

@@ -50,6 +50,7 @@ func profiledMain(args []string) error {
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.Handle("/debug/pprof/heap", pprof.Handler("heap"))
 	go func() { _ = http.Serve(ln, mux) }() // ends with the process
 

@@ -16,25 +16,38 @@ import (
 // has left thousands of sockets in TIME_WAIT.
 func establishedPeers(localPort int, into map[int]bool) error {
 	clear(into)
-	table, err := openTCPTable(true)
+	table, err := openTCPTable(true, false)
 	if err != nil {
 		return err
 	}
 	defer table.close()
-	return table.scan(func(local, remote int) {
-		if local == localPort {
-			into[remote] = true
+	return table.scan(func(s tcpSocket) {
+		if s.local == localPort {
+			into[s.remote] = true
 		}
 	})
 }
 
-// Constants of sock_diag(7) that package syscall lacks.
+// Constants of sock_diag(7) and <linux/tcp.h> that package syscall lacks.
 const (
 	sockDiagByFamily    = 20 // SOCK_DIAG_BY_FAMILY
 	tcpStateEstablished = 1
 	inetDiagReqLen      = 56 // struct inet_diag_req_v2
 	inetDiagMsgLen      = 72 // struct inet_diag_msg
+	inetDiagInfo        = 2  // INET_DIAG_INFO, an attribute holding struct tcp_info
+	// tcpInfoBytesReceived is the offset of tcpi_bytes_received in
+	// struct tcp_info (Linux 4.1 and later).
+	tcpInfoBytesReceived = 128
 )
+
+// tcpSocket is one ESTABLISHED socket of a reading.
+type tcpSocket struct {
+	local, remote int
+	// bytesReceived counts the bytes the socket has received, when the
+	// table was opened withInfo and the kernel reports it.
+	bytesReceived uint64
+	hasBytes      bool
+}
 
 // tcpTable is a reader of the kernel's ESTABLISHED TCP sockets that
 // reuses one netlink socket and one buffer for every reading. Each dump
@@ -48,8 +61,9 @@ type tcpTable struct {
 }
 
 // openTCPTable opens a reader of the IPv4 table, and of the IPv6 one
-// with ipv6.
-func openTCPTable(ipv6 bool) (*tcpTable, error) {
+// with ipv6. withInfo requests each socket's struct tcp_info
+// too, for its count of bytes received.
+func openTCPTable(ipv6, withInfo bool) (*tcpTable, error) {
 	fd, err := syscall.Socket(syscall.AF_NETLINK, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, syscall.NETLINK_INET_DIAG)
 	if err != nil {
 		return nil, fmt.Errorf("open a sock_diag netlink socket: %w", err)
@@ -64,15 +78,18 @@ func openTCPTable(ipv6 bool) (*tcpTable, error) {
 	binary.NativeEndian.PutUint16(t.req[6:], syscall.NLM_F_REQUEST|syscall.NLM_F_DUMP)
 	body := t.req[syscall.NLMSG_HDRLEN:]
 	body[1] = syscall.IPPROTO_TCP
+	if withInfo {
+		body[2] = 1 << (inetDiagInfo - 1) // idiag_ext
+	}
 	binary.NativeEndian.PutUint32(body[4:], 1<<tcpStateEstablished)
 	return t, nil
 }
 
 func (t *tcpTable) close() { syscall.Close(t.fd) }
 
-// scan calls found with the ports of every ESTABLISHED TCP socket of the
-// table's families.
-func (t *tcpTable) scan(found func(local, remote int)) error {
+// scan calls found with every ESTABLISHED TCP socket of the table's
+// families.
+func (t *tcpTable) scan(found func(tcpSocket)) error {
 	for _, family := range t.families {
 		if err := t.dump(family, found); err != nil {
 			return err
@@ -82,7 +99,7 @@ func (t *tcpTable) scan(found func(local, remote int)) error {
 }
 
 // dump is scan for one address family.
-func (t *tcpTable) dump(family uint8, found func(local, remote int)) error {
+func (t *tcpTable) dump(family uint8, found func(tcpSocket)) error {
 	t.req[syscall.NLMSG_HDRLEN] = family
 	if err := syscall.Sendto(t.fd, t.req, 0, &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK}); err != nil {
 		return fmt.Errorf("send the sock_diag request: %w", err)
@@ -108,13 +125,32 @@ func (t *tcpTable) dump(family uint8, found func(local, remote int)) error {
 			}
 			// struct inet_diag_msg: family, state, timer, retrans, then
 			// the socket id, whose ports are big-endian.
-			local := int(binary.BigEndian.Uint16(m.Data[4:]))
-			remote := int(binary.BigEndian.Uint16(m.Data[6:]))
-			if m.Data[1] == tcpStateEstablished {
-				found(local, remote)
+			if m.Data[1] != tcpStateEstablished {
+				continue
 			}
+			s := tcpSocket{local: int(binary.BigEndian.Uint16(m.Data[4:])), remote: int(binary.BigEndian.Uint16(m.Data[6:]))}
+			s.bytesReceived, s.hasBytes = bytesReceived(m.Data[inetDiagMsgLen:])
+			found(s)
 		}
 	}
+}
+
+// bytesReceived finds tcpi_bytes_received in the attributes that follow a
+// struct inet_diag_msg.
+func bytesReceived(attrs []byte) (uint64, bool) {
+	for len(attrs) >= syscall.SizeofRtAttr {
+		n := int(binary.NativeEndian.Uint16(attrs[0:]))
+		kind := binary.NativeEndian.Uint16(attrs[2:])
+		if n < syscall.SizeofRtAttr || n > len(attrs) {
+			return 0, false
+		}
+		data := attrs[syscall.SizeofRtAttr:n]
+		if kind == inetDiagInfo && len(data) >= tcpInfoBytesReceived+8 {
+			return binary.NativeEndian.Uint64(data[tcpInfoBytesReceived:]), true
+		}
+		attrs = attrs[min(len(attrs), (n+3)&^3):]
+	}
+	return 0, false
 }
 
 // readerNice is the nice value of the thread that reads the TCP table

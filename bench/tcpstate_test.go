@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"errors"
 	"net"
 	"syscall"
@@ -62,7 +63,7 @@ func TestTCPTableReadsAgain(t *testing.T) {
 	port := server.LocalAddr().(*net.TCPAddr).Port
 	peer := client.LocalAddr().(*net.TCPAddr).Port
 
-	table, err := openTCPTable(false)
+	table, err := openTCPTable(false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,8 +71,8 @@ func TestTCPTableReadsAgain(t *testing.T) {
 	listed := func() bool {
 		t.Helper()
 		found := false
-		if err := table.scan(func(local, remote int) {
-			if local == port && remote == peer {
+		if err := table.scan(func(s tcpSocket) {
+			if s.local == port && s.remote == peer {
 				found = true
 			}
 		}); err != nil {
@@ -94,6 +95,90 @@ func TestTCPTableReadsAgain(t *testing.T) {
 	}
 	if listed() {
 		t.Errorf("connection from port %d still ESTABLISHED after the client closed", peer)
+	}
+}
+
+// TestTCPTableCountsBytesReceived checks the count that the window-end
+// workload reads to see when jitgate's last bytes reached a client: it
+// grows by what the peer sent, before the receiver reads any of it.
+func TestTCPTableCountsBytesReceived(t *testing.T) {
+	client, server := testenv.TCPPair(t)
+	port := client.LocalAddr().(*net.TCPAddr).Port
+	peer := server.LocalAddr().(*net.TCPAddr).Port
+
+	table, err := openTCPTable(false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer table.close()
+	count := func() uint64 {
+		t.Helper()
+		var got uint64
+		found := false
+		if err := table.scan(func(s tcpSocket) {
+			if s.local == port && s.remote == peer {
+				if !s.hasBytes {
+					t.Fatal("the kernel sent no tcp_info for the socket")
+				}
+				got, found = s.bytesReceived, true
+			}
+		}); err != nil {
+			if errors.Is(err, syscall.EPROTONOSUPPORT) || errors.Is(err, syscall.EAFNOSUPPORT) {
+				t.Skipf("this kernel has no sock_diag for TCP, which the window-end workload needs: %v", err)
+			}
+			t.Fatal(err)
+		}
+		if !found {
+			t.Fatalf("connection to port %d not listed", peer)
+		}
+		return got
+	}
+	start := count()
+	if _, err := server.Write([]byte("last line\n")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	got := count()
+	for got == start && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+		got = count()
+	}
+	if got-start != 10 {
+		t.Errorf("bytes received grew by %d after the peer wrote 10, want 10", got-start)
+	}
+}
+
+func TestBytesReceivedAttribute(t *testing.T) {
+	// attr builds one rtattr of kind with a payload of n bytes, whose
+	// tcpi_bytes_received, where it fits, is 7.
+	attr := func(kind uint16, n int) []byte {
+		b := make([]byte, (4+n+3)&^3)
+		binary.NativeEndian.PutUint16(b[0:], uint16(4+n))
+		binary.NativeEndian.PutUint16(b[2:], kind)
+		if n >= tcpInfoBytesReceived+8 {
+			binary.NativeEndian.PutUint64(b[4+tcpInfoBytesReceived:], 7)
+		}
+		return b
+	}
+	cases := []struct {
+		name  string
+		attrs []byte
+		want  uint64
+		ok    bool
+	}{
+		{"tcp_info alone", attr(inetDiagInfo, 232), 7, true},
+		{"after another attribute of odd length", append(attr(1, 5), attr(inetDiagInfo, 232)...), 7, true},
+		{"tcp_info too short for the field", attr(inetDiagInfo, 100), 0, false},
+		{"no tcp_info", attr(1, 8), 0, false},
+		{"length past the end", attr(inetDiagInfo, 232)[:40], 0, false},
+		{"length below the header", []byte{2, 0, 2, 0, 0, 0, 0, 0}, 0, false},
+		{"nothing", nil, 0, false},
+	}
+	for _, c := range cases {
+		got, ok := bytesReceived(c.attrs)
+		if got != c.want || ok != c.ok {
+			t.Errorf("%s: got %d, %v, want %d, %v", c.name, got, ok, c.want, c.ok)
+		}
 	}
 }
 
