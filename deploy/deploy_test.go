@@ -324,6 +324,9 @@ func TestUnitContent(t *testing.T) {
 		{"StateDirectory", path.Base(stateDir)},
 		{"StateDirectoryMode", "0700"},
 		{"LimitRTPRIO", "1"},
+		// A soft limit below the hard one, so SIGXCPU stops the bursts of
+		// real-time priority before SIGKILL.
+		{"LimitRTTIME", "600ms:1s"},
 	}
 	for _, c := range checks {
 		got := unitValues(unit, "Service", c.key)

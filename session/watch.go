@@ -77,12 +77,17 @@ func (r *Registry) follow(ctx context.Context, w *grantWatch, version int64) {
 			r.forEach(w, func(l *Live) { l.apply(g) })
 			continue
 		}
+		// The watch leaves the registry with the same lock that lists its
+		// sessions, so a session that opens under the grant from now on
+		// starts a watch of its own, which sees the end at once. Joining
+		// this watch after the listing, it would not be cut.
+		lives := r.detach(w)
 		stopped := r.cutPass(func() (stopped []*Live) {
-			r.forEach(w, func(l *Live) {
+			for _, l := range lives {
 				if l.apply(g) {
 					stopped = append(stopped, l)
 				}
-			})
+			}
 			return stopped
 		})
 		for _, l := range stopped {
@@ -136,6 +141,21 @@ func (r *Registry) cutPass(pass func() []*Live) []*Live {
 		}
 	}()
 	return stopped
+}
+
+// detach removes w from the registry, if it is still there, and returns
+// its live sessions.
+func (r *Registry) detach(w *grantWatch) []*Live {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.watches[w.id] == w {
+		delete(r.watches, w.id)
+	}
+	lives := make([]*Live, 0, len(w.lives))
+	for l := range w.lives {
+		lives = append(lives, l)
+	}
+	return lives
 }
 
 // forEach calls fn for each live session of w, outside the registry lock.

@@ -165,8 +165,8 @@ func (c *policyConn) Warn(string) {}
 func (c *policyConn) Terminate(session.Reason, string) {
 	c.terminated <- threadPolicy()
 	go func() {
-		// Locked, so the goroutine runs on a thread that Go may start
-		// for it now.
+		// Locked, so the thread it reports stays the one it runs on, and
+		// Go starts other threads for other goroutines while it waits.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		c.afterwards <- threadPolicy()
@@ -271,6 +271,50 @@ func TestRevocationCutsAtRealTimePriority(t *testing.T) {
 	checkCutAtRealTime(t, conns)
 }
 
+// waitAfterwards waits until the goroutine of c's Terminate has run.
+func waitAfterwards(t *testing.T, c *policyConn) {
+	t.Helper()
+	select {
+	case <-c.afterwards:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the goroutine of Terminate did not run within 5s")
+	}
+}
+
+// TestWindowEndHoldsPriorityUntilFinalWordsWritten is
+// TestCutHoldsPriorityUntilFinalWordsWritten for the pass of the first
+// window-end timer.
+func TestWindowEndHoldsPriorityUntilFinalWordsWritten(t *testing.T) {
+	f := newFixture(t)
+	clk := &manualClock{now: start}
+	reg := session.New(session.Options{
+		Engine: f.engine, Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	burst := &fakeBurst{released: make(chan struct{}, 1)}
+	session.SetCutBurst(reg, time.Hour, burst.begin)
+	conns := openPolicyConns(t, reg, 2)
+	ends := clk.due(f.grant.End)
+	clk.mu.Lock()
+	clk.now = f.grant.End
+	clk.mu.Unlock()
+	ends[0].f()
+
+	waitAfterwards(t, conns[0])
+	waitAfterwards(t, conns[1])
+	openGate(conns[0])
+	select {
+	case <-burst.released:
+		t.Fatal("priority released after the final words of 1 of 2 sessions")
+	case <-time.After(50 * time.Millisecond):
+	}
+	openGate(conns[1])
+	select {
+	case <-burst.released:
+	case <-time.After(5 * time.Second):
+		t.Fatal("priority not released within 5s of the last final words")
+	}
+}
+
 // fakeBurst replaces cpuprio.Begin in tests and reports each release.
 type fakeBurst struct {
 	begun    atomic.Int32
@@ -294,7 +338,7 @@ func TestCutHoldsPriorityUntilFinalWordsWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, c := range conns[:2] {
-		<-c.afterwards
+		waitAfterwards(t, c)
 		openGate(c)
 		select {
 		case <-burst.released:
@@ -302,7 +346,7 @@ func TestCutHoldsPriorityUntilFinalWordsWritten(t *testing.T) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	<-conns[2].afterwards
+	waitAfterwards(t, conns[2])
 	openGate(conns[2])
 	select {
 	case <-burst.released:
@@ -325,11 +369,112 @@ func TestCutReleasesPriorityAfterHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range conns {
-		<-c.afterwards
+		waitAfterwards(t, c)
 	}
 	select {
 	case <-burst.released:
 	case <-time.After(5 * time.Second):
 		t.Fatal("priority not released within 5s though the hold is 20ms")
+	}
+}
+
+// grantEngine is an Engine with one grant, which Claim always returns
+// as first issued, and which the test changes with set.
+type grantEngine struct {
+	mu      sync.Mutex
+	first   store.Grant
+	current store.Grant
+	changed chan struct{} // closed and replaced at each set
+}
+
+func newGrantEngine(g store.Grant) *grantEngine {
+	return &grantEngine{first: g, current: g, changed: make(chan struct{})}
+}
+
+func (e *grantEngine) Claim(_ context.Context, s *store.Session) (*store.Grant, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s.ID = time.Now().UnixNano()
+	s.GrantID = e.first.ID
+	g := e.first
+	return &g, nil
+}
+
+func (e *grantEngine) EndSession(context.Context, *store.Session) error { return nil }
+
+func (e *grantEngine) WaitGrant(ctx context.Context, id, version int64) (*store.Grant, error) {
+	for {
+		e.mu.Lock()
+		g, changed := e.current, e.changed
+		e.mu.Unlock()
+		if g.Version > version {
+			return &g, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (e *grantEngine) set(g store.Grant) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.current = g
+	close(e.changed)
+	e.changed = make(chan struct{})
+}
+
+// openingConn opens another session of the grant while the revocation
+// pass terminates it, between the pass's listing of the grant's sessions
+// and the end of the pass.
+type openingConn struct {
+	open       func()
+	terminated chan struct{}
+}
+
+func (c *openingConn) Warn(string) {}
+
+func (c *openingConn) Terminate(session.Reason, string) {
+	if c.open != nil {
+		c.open()
+	}
+	close(c.terminated)
+}
+
+// TestRevocationCutsSessionOpenedDuringPass checks that a session that
+// opens under a grant while the revocation pass runs is cut too, by a
+// watch of its own.
+func TestRevocationCutsSessionOpenedDuringPass(t *testing.T) {
+	g := store.Grant{ID: 7, Version: 1, State: store.GrantActive, Start: start, End: start.Add(time.Hour)}
+	engine := newGrantEngine(g)
+	// A clock that stays at start, so no window-end timer cuts a session.
+	reg := session.New(session.Options{Engine: engine, Clock: &manualClock{now: start}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	session.SetCutBurst(reg, time.Millisecond, nil)
+	newSession := func() *store.Session {
+		return &store.Session{Kind: approval.KindSSH, Person: "alice", Target: "web-1", Principal: "deploy"}
+	}
+
+	late := &openingConn{terminated: make(chan struct{})}
+	first := &openingConn{terminated: make(chan struct{})}
+	first.open = func() {
+		if _, err := reg.Open(context.Background(), newSession(), late); err != nil {
+			t.Errorf("open the late session: %v", err)
+		}
+	}
+	if _, err := reg.Open(context.Background(), newSession(), first); err != nil {
+		t.Fatal(err)
+	}
+
+	revoked := g
+	revoked.Version, revoked.State = 2, store.GrantRevoked
+	engine.set(revoked)
+	for name, c := range map[string]*openingConn{"first": first, "late": late} {
+		select {
+		case <-c.terminated:
+		case <-time.After(5 * time.Second):
+			t.Errorf("the %s session was not cut within 5s of the revocation", name)
+		}
 	}
 }

@@ -49,6 +49,7 @@ func limitProcs(g *globals, log *slog.Logger) {
 // or revocation run at real-time priority, and how to permit it when they
 // do not.
 func logCutPriority(log *slog.Logger) {
+	cpuprio.StopOnTimeLimit(log)
 	if err := cpuprio.Check(); err != nil {
 		log.Info("window-end cuts run at the normal CPU priority; on a busy host they may wait behind the processes they wake", "reason", err)
 		return

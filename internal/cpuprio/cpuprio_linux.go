@@ -3,7 +3,9 @@ package cpuprio
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"sync"
@@ -17,10 +19,15 @@ import (
 const priority = 1
 
 // MaxBurst bounds how long one burst keeps the threads raised, however
-// many claims it has. A systemd unit's LimitRTTIME (1s in jitgate's)
-// kills a process whose real-time thread runs that long without
-// blocking, and a Go thread with steady work may not block for the whole
-// burst.
+// many claims it has.
+//
+// It does not bound a thread's real-time time. RLIMIT_RTTIME counts the
+// CPU time a real-time thread runs without sleeping, and the kernel
+// resets that count only when the thread wakes from a sleep while still
+// at a real-time policy. A thread that never sleeps during bursts adds
+// each burst's time to it. So jitgate's systemd unit sets a soft limit
+// below the hard one, and StopOnTimeLimit ends bursts for good at the
+// soft limit's SIGXCPU, before the hard limit's SIGKILL.
 const MaxBurst = 500 * time.Millisecond
 
 // burst is the state of the current burst, if any.
@@ -30,6 +37,14 @@ var burst struct {
 	// gen counts bursts, so a release from a burst that MaxBurst ended
 	// does not end a later one.
 	gen uint64
+	// raised lists the threads that this process raised, so lowering
+	// them needs no file descriptor.
+	raised map[int]struct{}
+	// stopped is set once SIGXCPU arrived. Begin then returns it.
+	stopped error
+	// retries counts the attempts left to lower threads that a failed
+	// lowering left raised.
+	retries int
 }
 
 // Begin raises every thread of the process to real-time priority, when
@@ -45,9 +60,15 @@ var burst struct {
 // normal priority that holds one of Go's Ps can wait for a CPU behind
 // other processes while runnable goroutines, even one on a raised
 // thread, wait for that P.
+//
+// A process that Go starts during a burst keeps the real-time priority,
+// so nothing should start processes while a claim is held.
 func Begin() (release func(), err error) {
 	burst.Lock()
 	defer burst.Unlock()
+	if burst.stopped != nil {
+		return func() {}, burst.stopped
+	}
 	if err := raiseAll(); err != nil {
 		if burst.claims == 0 {
 			lowerAll() // any thread raised before the error
@@ -87,24 +108,85 @@ func endBurst(gen uint64) {
 	burst.claims = 0
 }
 
+// StopOnTimeLimit ends every burst for good when the process gets
+// SIGXCPU, which the kernel sends when a real-time thread reaches the
+// soft RLIMIT_RTTIME, and logs why. Go ignores SIGXCPU otherwise.
+func StopOnTimeLimit(log *slog.Logger) {
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGXCPU)
+	go func() {
+		for range signals {
+			if stop() {
+				log.Error("a thread reached the soft real-time CPU limit (RLIMIT_RTTIME), so window-end cuts run at the normal CPU priority until jitgate restarts; raise the soft limit of LimitRTTIME, or report this as a bug")
+			}
+		}
+	}()
+}
+
+// stop lowers every thread and makes Begin fail from now on. It reports
+// whether bursts were running until now.
+func stop() bool {
+	burst.Lock()
+	defer burst.Unlock()
+	if burst.stopped != nil {
+		return false
+	}
+	burst.stopped = errors.New("real-time priority stopped after SIGXCPU: a thread reached the soft RLIMIT_RTTIME")
+	lowerAll()
+	burst.claims = 0
+	return true
+}
+
 // raiseAll moves every thread of the process to SCHED_FIFO at priority.
 // A thread not yet raised may start another while the list is walked, so
 // it walks the list again until every thread was raised already, at most
-// a few times.
+// setPasses times.
 func raiseAll() error {
 	return setAll(schedFIFO, priority)
 }
 
 // lowerAll moves every thread back to the normal policy, which needs no
-// privilege, in the same way as raiseAll.
+// privilege: first the threads that raiseAll raised, then any other
+// that a walk of the thread list finds. When the walk fails, such as
+// when the process has no file descriptor left, it tries again later, a
+// few times.
 func lowerAll() {
-	_ = setAll(schedOther, 0)
+	for tid := range burst.raised {
+		if setPolicy(tid, schedOther, 0) == nil || !isRaised(tid) {
+			delete(burst.raised, tid)
+		}
+	}
+	if setAll(schedOther, 0) == nil && len(burst.raised) == 0 {
+		burst.retries = 0
+		return
+	}
+	if burst.retries == 0 {
+		burst.retries = lowerRetries
+	}
+	if burst.retries--; burst.retries > 0 {
+		time.AfterFunc(lowerRetryPause, func() {
+			burst.Lock()
+			defer burst.Unlock()
+			if burst.claims == 0 {
+				lowerAll()
+			}
+		})
+	}
 }
+
+// lowerRetries and lowerRetryPause bound the attempts of lowerAll.
+const (
+	lowerRetries    = 20
+	lowerRetryPause = 50 * time.Millisecond
+)
 
 // setAll sets the policy of every thread until a walk of the thread list
 // finds none to change, at most setPasses times. A thread that exits
 // meanwhile is skipped.
 func setAll(policy int, prio int32) error {
+	if burst.raised == nil {
+		burst.raised = map[int]struct{}{}
+	}
 	for range setPasses {
 		tids, err := threads()
 		if err != nil {
@@ -118,7 +200,13 @@ func setAll(policy int, prio int32) error {
 			switch err := setPolicy(tid, policy, prio); {
 			case err == nil:
 				changed++
+				if policy == schedFIFO {
+					burst.raised[tid] = struct{}{}
+				} else {
+					delete(burst.raised, tid)
+				}
 			case errors.Is(err, syscall.ESRCH):
+				delete(burst.raised, tid)
 			case policy == schedFIFO:
 				return raiseError(err)
 			}
@@ -132,6 +220,12 @@ func setAll(policy int, prio int32) error {
 
 // setPasses bounds the passes of setAll.
 const setPasses = 10
+
+// isRaised reports whether thread tid still runs at a real-time policy.
+func isRaised(tid int) bool {
+	p, err := policyOf(tid)
+	return err == nil && p == schedFIFO
+}
 
 // threads returns the IDs of the process's threads.
 func threads() ([]int, error) {
@@ -148,16 +242,25 @@ func threads() ([]int, error) {
 	return tids, nil
 }
 
-// Check reports whether Begin can raise the priority, by raising the
-// calling thread and lowering it again. A Check during a burst leaves that
-// thread at the normal priority.
+// Check reports whether Begin can raise the priority, by listing the
+// threads and by raising the calling thread and lowering it again. A
+// Check during a burst leaves that thread at the normal priority.
 func Check() error {
+	if _, err := threads(); err != nil {
+		return err
+	}
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	if err := setPolicy(0, schedFIFO, priority); err != nil {
+		runtime.UnlockOSThread()
 		return raiseError(err)
 	}
-	return setPolicy(0, schedOther, 0)
+	if err := setPolicy(0, schedOther, 0); err != nil {
+		// The thread stays locked, so Go ends it with this goroutine
+		// rather than run other goroutines on it at real-time priority.
+		return fmt.Errorf("lowering the priority after raising it: %w", err)
+	}
+	runtime.UnlockOSThread()
+	return nil
 }
 
 // raiseError explains why the priority could not be raised.
@@ -178,17 +281,19 @@ func setPolicy(tid, policy int, prio int32) error {
 	return nil
 }
 
-// policyOf returns the scheduling policy of thread tid.
+// policyOf returns the scheduling policy of thread tid, without the
+// SCHED_RESET_ON_FORK flag.
 func policyOf(tid int) (int, error) {
 	p, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_GETSCHEDULER, uintptr(tid), 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}
-	return int(p), nil
+	return int(p) &^ schedResetOnFork, nil
 }
 
-// schedOther and schedFIFO are SCHED_OTHER and SCHED_FIFO from <sched.h>.
+// schedOther, schedFIFO and schedResetOnFork are from <sched.h>.
 const (
-	schedOther = 0
-	schedFIFO  = 1
+	schedOther       = 0
+	schedFIFO        = 1
+	schedResetOnFork = 0x40000000
 )

@@ -2,6 +2,7 @@ package cpuprio
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"runtime"
@@ -167,19 +168,106 @@ func TestBurstEndsAfterMaxBurst(t *testing.T) {
 	checkAll(t, schedOther, "after the next burst's claim was released")
 }
 
-// childEnv makes the test binary act as an unprivileged process in
-// TestMain's child mode.
-const childEnv = "JITGATE_CPUPRIO_CHILD"
+// TestStaleBurstTimerKeepsLaterBurst checks that the MaxBurst timer of a
+// burst that its claims ended does not end the next burst.
+func TestStaleBurstTimerKeepsLaterBurst(t *testing.T) {
+	waitLowered(t, MaxBurst+2*time.Second)
+	first := beginOrSkip(t)
+	burst.Lock()
+	firstGen := burst.gen
+	burst.Unlock()
+	first()
+
+	next := beginOrSkip(t)
+	endBurst(firstGen) // as the first burst's timer does when it fires
+	checkAll(t, schedFIFO, "after the earlier burst's timer ran")
+	next()
+	checkAll(t, schedOther, "after the next burst's claim was released")
+}
+
+// childEnv makes the test binary act as a child process in TestMain:
+// unprivileged with childUnprivileged, or one that gets SIGXCPU with
+// childSIGXCPU.
+const (
+	childEnv          = "JITGATE_CPUPRIO_CHILD"
+	childUnprivileged = "unprivileged"
+	childSIGXCPU      = "sigxcpu"
+)
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
+	switch os.Getenv(childEnv) {
+	case childUnprivileged:
 		os.Exit(child())
+	case childSIGXCPU:
+		os.Exit(childGetsSIGXCPU())
 	}
 	os.Exit(m.Run())
 }
 
+// childGetsSIGXCPU starts a burst, sends itself SIGXCPU as the kernel
+// does at the soft RLIMIT_RTTIME, and prints what Begin then returns,
+// which threads are still raised, and the log.
+func childGetsSIGXCPU() int {
+	var log strings.Builder
+	StopOnTimeLimit(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	})))
+	release, err := Begin()
+	if err != nil {
+		fmt.Println("begin:", err)
+		return 2
+	}
+	defer release()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGXCPU); err != nil {
+		fmt.Println("kill:", err)
+		return 2
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := Begin()
+		if err != nil {
+			fmt.Println("error:", err)
+			break
+		}
+		if time.Now().After(deadline) {
+			fmt.Println("Begin still raised the priority 5s after SIGXCPU")
+			return 0
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for tid, p := range policiesOrNil() {
+		if p != schedOther {
+			fmt.Printf("thread %d has policy %d\n", tid, p)
+		}
+	}
+	fmt.Print(log.String())
+	return 0
+}
+
+func TestSIGXCPUStopsBursts(t *testing.T) {
+	if !hasCapSysNice(t) {
+		t.Skip("needs CAP_SYS_NICE to raise the priority before SIGXCPU")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+childSIGXCPU)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	want := "error: real-time priority stopped after SIGXCPU: a thread reached the soft RLIMIT_RTTIME\n" +
+		`level=ERROR msg="a thread reached the soft real-time CPU limit (RLIMIT_RTTIME), so window-end cuts run at the normal CPU priority until jitgate restarts; raise the soft limit of LimitRTTIME, or report this as a bug"`
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Errorf("child printed\n%s\nwant\n%s", got, want)
+	}
+}
+
 // child drops root for the user nobody (65534) and prints what Check
-// returns.
+// and Begin return.
 func child() int {
 	if err := syscall.Setgid(65534); err != nil {
 		fmt.Println("setgid:", err)
@@ -222,7 +310,7 @@ func TestCheckAndBeginWithoutPrivilege(t *testing.T) {
 		t.Skipf("RLIMIT_RTPRIO is %d, so nobody may raise its priority", limit.Cur)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=1")
+	cmd.Env = append(os.Environ(), childEnv+"="+childUnprivileged)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)

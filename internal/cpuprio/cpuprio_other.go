@@ -4,6 +4,7 @@ package cpuprio
 
 import (
 	"errors"
+	"log/slog"
 	"runtime"
 	"time"
 )
@@ -14,6 +15,9 @@ const MaxBurst = 500 * time.Millisecond
 // Begin returns an error and changes nothing, because only Linux builds
 // raise the priority.
 func Begin() (release func(), err error) { return func() {}, Check() }
+
+// StopOnTimeLimit does nothing, because no burst raises the priority.
+func StopOnTimeLimit(log *slog.Logger) {}
 
 // Check returns the error that Begin returns on this system.
 func Check() error {

@@ -34,7 +34,8 @@ type conn struct {
 	// closed is closed when the client's TCP connection is gone.
 	closed chan struct{}
 	// finalWritten is closed when Terminate has written the last line of
-	// every session channel, or failed to.
+	// every session channel, or failed to, or when the client left before
+	// any Terminate.
 	finalWritten chan struct{}
 	gate         gate
 
@@ -134,7 +135,12 @@ func (c *conn) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request) {
 
 	c.cancel()
 	c.mu.Lock()
-	c.terminating = true
+	if !c.terminating {
+		// A Terminate from now on returns at once, with no last line
+		// to write.
+		c.terminating = true
+		close(c.finalWritten)
+	}
 	up, live := c.up, c.live
 	c.mu.Unlock()
 	if up != nil {
@@ -307,8 +313,8 @@ func (c *conn) Warn(msg string) {
 	}
 }
 
-// FinalWritten is closed once Terminate has written the last lines. It
-// makes conn a session.FinalWriter.
+// FinalWritten is closed once Terminate has written the last lines, or
+// the client has left. It makes conn a session.FinalWriter.
 func (c *conn) FinalWritten() <-chan struct{} { return c.finalWritten }
 
 // Terminate shuts the upstream connection down before it returns, so

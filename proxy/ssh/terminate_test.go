@@ -111,7 +111,7 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 	select {
 	case <-conns[0].FinalWritten():
 		t.Error("FinalWritten closed while the last line still waited for the client to read")
-	default:
+	case <-time.After(100 * time.Millisecond):
 	}
 
 	if _, err := io.WriteString(stdin, "after-end\n"); err != nil {
@@ -217,5 +217,54 @@ func TestTerminateShutsTargetDownBeforeReturning(t *testing.T) {
 	const tcpEstablished = 1
 	if info.State == tcpEstablished {
 		t.Error("the connection to the target is still ESTABLISHED when Terminate returns")
+	}
+}
+
+// A client that leaves first leaves no last line to write, and a cut
+// pass that reaches its session waits on FinalWritten, which must close.
+func TestFinalWrittenAfterClientLeft(t *testing.T) {
+	started := make(chan struct{})
+	st := startScriptedTarget(t, func(_ ssh.Conn, ch ssh.Channel, req *ssh.Request) {
+		_ = req.Reply(true, nil)
+		close(started)
+		io.Copy(io.Discard, ch)
+	})
+	e := st.env(t)
+	e.grant()
+	client := e.dialProxy(e.user())
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Start("anything"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the target did not get the run request within 10s")
+	}
+	e.srv.mu.Lock()
+	var conns []*conn
+	for c := range e.srv.conns {
+		conns = append(conns, c)
+	}
+	e.srv.mu.Unlock()
+	if len(conns) != 1 {
+		t.Fatalf("the front door has %d connections, want 1", len(conns))
+	}
+	c := conns[0]
+
+	client.Close()
+	select {
+	case <-c.ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection did not end within 10s of the client's close")
+	}
+	c.Terminate(session.ReasonWindowEnd, "jitgate: the window ended (test)")
+	select {
+	case <-c.FinalWritten():
+	case <-time.After(5 * time.Second):
+		t.Error("FinalWritten still open 5s after a Terminate of a connection whose client had left")
 	}
 }
