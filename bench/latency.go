@@ -263,8 +263,9 @@ func (h *harness) runWindowEnd(ctx context.Context, path string) (measurement, e
 // closeSamples waits until every client connection of conns has closed,
 // at most closeWait after end, and returns a sample per connection: the
 // later of its two sockets' close times after end. Its sides hold, in
-// milliseconds, the client and upstream sides on their own and, where
-// measured, when jitgate's last bytes reached the client.
+// milliseconds, the client and upstream sides on their own and, when
+// measured for every connection, when jitgate's first bytes after the end
+// reached the client.
 func closeSamples(conns []*heldConn, sockets closeTimes, end time.Time) (measurement, closeSides, error) {
 	var m measurement
 	var sides closeSides
@@ -282,6 +283,9 @@ func closeSamples(conns []*heldConn, sockets closeTimes, end time.Time) (measure
 			sides.reached = append(sides.reached, ms(reached.Sub(end)))
 		}
 		m.samples = append(m.samples, ms(max(client, upstream)))
+	}
+	if len(sides.reached) != len(conns) {
+		sides.reached = nil // a figure over some connections would mislead
 	}
 	return m, sides, nil
 }
@@ -351,8 +355,9 @@ type closeTimes struct {
 	// reached is by the client socket's local port: the first reading
 	// after the end that counted more bytes received than the last
 	// reading before it, or the client socket's close if no reading did.
-	// So it is when jitgate's last bytes reached the client, apart from
-	// how long the client then takes to close. It is empty when no
+	// So it is when jitgate's first bytes after the end (an SSH
+	// session's last line, a Postgres client's final error) reached the
+	// client, apart from how long the client then takes to close. It is empty when no
 	// reading finished before the end.
 	reached map[int]time.Time
 }
@@ -383,9 +388,11 @@ func watchSockets(ctx context.Context, targetHost string, targetPort, proxyPort 
 	// exit, and a reader that waits for the CPU behind them would note
 	// each close late. Running this reader on a thread of its own at
 	// real-time priority, where the harness may, keeps its readings close
-	// to the instant the kernel saw each close. jitgate's window-end pass
-	// runs at the same priority, where it may, and the two do not preempt
-	// each other. A reading of the IPv4 table took about 1 ms here, so
+	// to the instant the kernel saw each close. jitgate's threads run at
+	// the same priority during a window-end pass, where they may, so
+	// neither preempts the other, and a reading can wait for a jitgate
+	// thread on the same CPU to block. A reading of the IPv4 table took
+	// about 1 ms here before it also requested each socket's tcp_info, so
 	// with the pause the reader takes about a third of one core. The
 	// thread is not unlocked, so it exits with this goroutine and keeps
 	// no raised priority.
@@ -440,7 +447,7 @@ func watchSockets(ctx context.Context, targetHost string, targetPort, proxyPort 
 				t.client[c.clientPort] = now
 			}
 			n, counted := before[c.clientPort]
-			if _, seen := t.reached[c.clientPort]; afterEnd && !seen && counted && (!clientOpen[c.clientPort] || received[c.clientPort] > n) {
+			if _, seen := t.reached[c.clientPort]; afterEnd && !seen && bytesArrived(n, counted, received[c.clientPort], clientOpen[c.clientPort]) {
 				t.reached[c.clientPort] = now
 			}
 		}
@@ -450,6 +457,15 @@ func watchSockets(ctx context.Context, targetHost string, targetPort, proxyPort 
 		_ = syscall.Nanosleep(&pause, nil)
 	}
 	return t, nil
+}
+
+// bytesArrived reports whether a reading after the end shows that bytes
+// reached a client socket since the last reading before the end, which
+// counted before bytes received (counted is false when that reading did
+// not list the socket). now is this reading's count. A socket that is no
+// longer open has had its last bytes too.
+func bytesArrived(before uint64, counted bool, now uint64, open bool) bool {
+	return counted && (!open || now > before)
 }
 
 // mayUseIPv6 reports whether the upstream connections to targetHost or

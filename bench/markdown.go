@@ -237,7 +237,7 @@ func writeLatencyTable(b *strings.Builder, ws []WorkloadResult) {
 		fmt.Fprintf(b, "%s, by side. The %s at p50 %s ms, p99 %s ms. The upstream connection closed at p50 %s ms, p99 %s ms.", w.Name, clientSide,
 			med("client_closed_p50_ms"), med("client_closed_p99_ms"), med("upstream_closed_p50_ms"), med("upstream_closed_p99_ms"))
 		if _, ok := extra["client_reached_p50_ms"]; ok {
-			fmt.Fprintf(b, " jitgate's last bytes to the client (the final error, or the last line and the channel's close) had reached the client socket at p50 %s ms, p99 %s ms.", med("client_reached_p50_ms"), med("client_reached_p99_ms"))
+			fmt.Fprintf(b, " jitgate's first bytes after the end (the final error, or the session's last line) had reached the client socket at p50 %s ms, p99 %s ms.", med("client_reached_p50_ms"), med("client_reached_p99_ms"))
 		}
 		if _, ok := extra["backend_gone_p50_ms"]; ok {
 			fmt.Fprintf(b, " The backend processes were gone from pg_stat_activity at p50 %s ms, p99 %s ms after the window end.", med("backend_gone_p50_ms"), med("backend_gone_p99_ms"))

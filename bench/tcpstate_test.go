@@ -209,3 +209,25 @@ type fakeLocal struct {
 }
 
 func (f fakeLocal) LocalAddr() net.Addr { return f.addr }
+
+func TestBytesArrived(t *testing.T) {
+	cases := []struct {
+		name    string
+		before  uint64
+		counted bool
+		now     uint64
+		open    bool
+		want    bool
+	}{
+		{"open, count unchanged", 100, true, 100, true, false},
+		{"open, count grew", 100, true, 101, true, true},
+		{"closed, count unchanged", 100, true, 100, false, true},
+		{"not counted before the end", 0, false, 101, true, false},
+		{"not counted, closed", 0, false, 0, false, false},
+	}
+	for _, c := range cases {
+		if got := bytesArrived(c.before, c.counted, c.now, c.open); got != c.want {
+			t.Errorf("%s: bytesArrived(%d, %v, %d, %v) = %v, want %v", c.name, c.before, c.counted, c.now, c.open, got, c.want)
+		}
+	}
+}
