@@ -77,10 +77,10 @@ func (r *Registry) follow(ctx context.Context, w *grantWatch, version int64) {
 			r.forEach(w, func(l *Live) { l.apply(g) })
 			continue
 		}
-		// The watch leaves the registry with the same lock that lists its
-		// sessions, so a session that opens under the grant from now on
-		// starts a watch of its own, which sees the end at once. Joining
-		// this watch after the listing, it would not be cut.
+		// The watch leaves the registry under the same lock that lists
+		// its sessions. A session that opens under the grant from now on
+		// starts a watch of its own, which gets the end at once. Had it
+		// joined this watch after the listing, nothing would cut it.
 		lives := r.detach(w)
 		stopped := r.cutPass(func() (stopped []*Live) {
 			for _, l := range lives {
