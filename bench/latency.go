@@ -374,10 +374,10 @@ type closeTimes struct {
 // keeps the Postgres client times free of the harness's scheduling. An
 // SSH client's close is the harness's own, so its time includes that.
 //
-// watchSockets locks its goroutine's thread and raises it, and leaves it
-// so, so the thread ends with the goroutine: call it on a goroutine of its
-// own, never on one that starts processes afterwards, which would inherit
-// the priority.
+// watchSockets locks its goroutine's thread and raises it while it reads,
+// and lowers it before it unlocks it. Call it on a goroutine of its own,
+// never on one that starts processes meanwhile, which would inherit the
+// priority.
 func watchSockets(ctx context.Context, targetHost string, targetPort, proxyPort int, conns []*heldConn, end time.Time) (closeTimes, error) {
 	select {
 	case <-time.After(time.Until(end.Add(-100 * time.Millisecond))):
@@ -393,13 +393,24 @@ func watchSockets(ctx context.Context, targetHost string, targetPort, proxyPort 
 	// neither preempts the other, and a reading can wait for a jitgate
 	// thread on the same CPU to block. A reading of the IPv4 table took
 	// about 1 ms here before it also requested each socket's tcp_info, so
-	// with the pause the reader takes about a third of one core. The
-	// thread is not unlocked, so it exits with this goroutine and keeps
-	// no raised priority.
+	// with the pause the reader takes about a third of one core.
+	//
+	// The thread must not end with the goroutine: the harness starts
+	// PostgreSQL, sshd and jitgate with a parent-death signal, which
+	// Linux sends when the thread that started the child ends, and this
+	// thread may be that one. So it goes back to the normal priority and
+	// is unlocked. Only when lowering fails does it stay locked, and end.
 	runtime.LockOSThread()
 	if err := raiseThreadPriority(); err != nil {
 		slog.Debug("the socket reader runs at the default priority", "err", err)
 	}
+	defer func() {
+		if err := lowerThreadPriority(); err != nil {
+			slog.Warn("lowering the socket reader's thread failed, so the thread ends, and with it any server this thread started", "err", err)
+			return
+		}
+		runtime.UnlockOSThread()
+	}()
 
 	table, err := openTCPTable(mayUseIPv6(targetHost, conns), true)
 	if err != nil {

@@ -170,3 +170,14 @@ func raiseThreadPriority() error {
 	}
 	return syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), readerNice)
 }
+
+// lowerThreadPriority moves the calling thread back to SCHED_OTHER at
+// nice 0, which needs no privilege.
+func lowerThreadPriority() error {
+	param := struct{ priority int32 }{0}
+	const schedOther = 0
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, 0, schedOther, uintptr(unsafe.Pointer(&param))); errno != 0 {
+		return errno
+	}
+	return syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), 0)
+}
