@@ -155,9 +155,14 @@ func (l *Live) stopTimersLocked() {
 // arm schedules the warnings, the window end and the idle check for the
 // grant as it is now, replacing earlier timers.
 func (l *Live) arm() {
-	clk := l.reg.opts.Clock
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.armLocked()
+}
+
+// armLocked is arm with l.mu held.
+func (l *Live) armLocked() {
+	clk := l.reg.opts.Clock
 	if l.terminated {
 		return
 	}

@@ -77,10 +77,11 @@ type Registry struct {
 	live    map[int64]*Live
 	watches map[int64]*grantWatch // by grant id
 
-	// cutHold and begin are cutHold and cpuprio.Begin, which tests
-	// replace.
-	cutHold time.Duration
-	begin   func() (release func(), err error)
+	// cutHold, begin and runRaised are cutHold, cpuprio.Begin and
+	// cpuprio.Run, which tests replace.
+	cutHold   time.Duration
+	begin     func() (release func(), err error)
+	runRaised func(func()) error
 }
 
 // New returns an empty registry.
@@ -99,7 +100,7 @@ func New(opts Options) *Registry {
 	slices.Reverse(opts.WarnBefore)
 	return &Registry{
 		opts: opts, live: map[int64]*Live{}, watches: map[int64]*grantWatch{},
-		cutHold: cutHold, begin: cpuprio.Begin,
+		cutHold: cutHold, begin: cpuprio.Begin, runRaised: cpuprio.Run,
 	}
 }
 

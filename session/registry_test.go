@@ -226,16 +226,23 @@ func TestExtensionMovesTheEnd(t *testing.T) {
 	for l.Grant().End != g.End && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond) // the watcher picks the change up asynchronously
 	}
-	for i := 0; i < 4; i++ {
-		f.clock.Advance(15 * time.Minute)
+	// Input every 10 minutes, before each step, keeps the session clear
+	// of the 15-minute idle timeout. The idle check runs on a goroutine
+	// of its own, as a timer's does, so input after a 15-minute step
+	// could come too late.
+	for i := 0; i < 7; i++ {
 		l.Touch()
+		f.clock.Advance(10 * time.Minute)
 	}
-	notTerminated(t, conn)
-	for i := 0; i < 4; i++ {
-		f.clock.Advance(15 * time.Minute)
+	notTerminated(t, conn) // 70 minutes, past the first end
+	for i := 0; i < 6; i++ {
 		l.Touch()
+		f.clock.Advance(10 * time.Minute)
 	}
-	waitTerminated(t, conn)
+	msg := waitTerminated(t, conn) // 130 minutes, past the extended end
+	if !strings.HasPrefix(msg, "window-end: ") {
+		t.Errorf("termination = %q, want the window end", msg)
+	}
 }
 
 func TestIdleTimeout(t *testing.T) {

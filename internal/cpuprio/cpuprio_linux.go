@@ -97,6 +97,46 @@ func Begin() (release func(), err error) {
 	}, nil
 }
 
+// Run calls f on a thread of its own, at real-time priority when the
+// process may raise it, and returns when f returns. f runs either way,
+// and the error explains why the priority could not be raised. Unlike
+// Begin, Run raises only that thread.
+//
+// While f runs, no ordinary process gets its CPU, so f must be short and
+// bounded. It should make non-blocking system calls through
+// syscall.RawSyscall, because a call through syscall.Syscall can hand
+// the goroutine's P to another thread. f then waits for Go's scheduler,
+// whose other threads run at the normal priority, as it does when it
+// blocks or when Go preempts it after 10 ms of running.
+func Run(f func()) error {
+	burst.Lock()
+	stopped := burst.stopped
+	burst.Unlock()
+	if stopped != nil {
+		f()
+		return stopped
+	}
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		err := setPolicy(0, schedFIFO, priority)
+		if err != nil {
+			err = raiseError(err)
+		}
+		defer func() {
+			// A thread that did not go back to the normal policy stays
+			// locked, so Go ends it with this goroutine rather than run
+			// other goroutines on it.
+			if err != nil || setPolicy(0, schedOther, 0) == nil {
+				runtime.UnlockOSThread()
+			}
+			done <- err
+		}()
+		f()
+	}()
+	return <-done
+}
+
 // endBurst ends burst gen, if it still runs, when MaxBurst has passed.
 func endBurst(gen uint64) {
 	burst.Lock()

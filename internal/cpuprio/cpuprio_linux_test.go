@@ -185,6 +185,49 @@ func TestStaleBurstTimerKeepsLaterBurst(t *testing.T) {
 	checkAll(t, schedOther, "after the next burst's claim was released")
 }
 
+func TestRunRaisesOnlyItsOwnThread(t *testing.T) {
+	waitLowered(t, MaxBurst+2*time.Second)
+	var inside, tid int
+	var others []int
+	err := Run(func() {
+		inside, _ = policyOf(0)
+		tid = syscall.Gettid()
+		for other, p := range policies(t) {
+			if other != tid && p != schedOther {
+				others = append(others, other)
+			}
+		}
+	})
+	if hasCapSysNice(t) && err != nil {
+		t.Fatalf("Run with CAP_SYS_NICE: %v", err)
+	}
+
+	want := schedFIFO
+	if err != nil {
+		want = schedOther
+		t.Logf("running at the normal priority: %v", err)
+	}
+	if inside != want {
+		t.Fatalf("policy inside Run = %d, want %d (err %v)", inside, want, err)
+	}
+	if len(others) > 0 {
+		t.Errorf("threads %v besides Run's own were raised while f ran", others)
+	}
+	// The thread that ran f must be back at the normal policy, or gone,
+	// by the time Run returns, because Go may run other goroutines on it.
+	if p, err := policyOf(tid); err == nil && p != schedOther {
+		t.Fatalf("thread %d that ran f has policy %d after Run, want 0", tid, p)
+	}
+}
+
+func TestRunCallsFOnce(t *testing.T) {
+	calls := 0
+	Run(func() { calls++ })
+	if calls != 1 {
+		t.Fatalf("f ran %d times, want 1", calls)
+	}
+}
+
 // childEnv makes the test binary act as a child process in TestMain:
 // unprivileged with childUnprivileged, or one that gets SIGXCPU with
 // childSIGXCPU.

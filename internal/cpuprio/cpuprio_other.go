@@ -16,6 +16,13 @@ const MaxBurst = 500 * time.Millisecond
 // raise the priority.
 func Begin() (release func(), err error) { return func() {}, Check() }
 
+// Run calls f at the normal priority and returns the error that Check
+// returns.
+func Run(f func()) error {
+	f()
+	return Check()
+}
+
 // StopOnTimeLimit does nothing, because no burst raises the priority.
 func StopOnTimeLimit(log *slog.Logger) {}
 
