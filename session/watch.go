@@ -108,15 +108,16 @@ const cutHold = 250 * time.Millisecond
 // (see FinalWriter), as for Postgres, the pass runs on one raised
 // thread, and nothing else is raised. Otherwise every thread of the
 // process is raised for the pass and until the final words of the
-// sessions it stopped are written, at most cutHold, because the
-// goroutines that write them would wait behind the same processes, or
-// for a P that a thread at the normal priority holds. The threads do not
+// sessions it stopped are written, at most cutHold. The goroutines that
+// write them would otherwise wait behind the same processes, or for a P
+// that a thread at the normal priority holds. The threads do not
 // stay raised for longer: the work that follows, such as closing each
 // connection once its client has gone, would then take the CPU from
 // other processes, the clients among them. Postgres passes keep to one
-// thread because with 600 sessions, runs that raised every thread
-// measured a p99 of over 400 ms from the window end to both sockets
-// closed more often than runs with one raised thread.
+// thread, as measured before every thread could be raised: with 600
+// sessions, 5 of 15 runs that raised every thread measured a p99 over
+// 400 ms from the window end to both sockets closed, against 2 of 15
+// with one raised thread. That is too few runs to tell the two apart.
 func (r *Registry) cutPass(lives []*Live, stop func(*Live) bool) []*Live {
 	var stopped []*Live
 	pass := func() {
