@@ -88,15 +88,7 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	e.srv.mu.Lock()
-	var conns []*conn
-	for c := range e.srv.conns {
-		conns = append(conns, c)
-	}
-	e.srv.mu.Unlock()
-	if len(conns) != 1 {
-		t.Fatalf("the front door has %d connections, want 1", len(conns))
-	}
+	c := onlyConn(t, e)
 	const msg = "jitgate: the window ended (test)"
 	for _, live := range e.registry.List() {
 		live.Terminate(session.ReasonWindowEnd, msg)
@@ -109,7 +101,7 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 	// The last line waits for the client's window, so it is not written
 	// yet, and a window-end pass keeps its raised priority meanwhile.
 	select {
-	case <-conns[0].FinalWritten():
+	case <-c.FinalWritten():
 		t.Error("FinalWritten closed while the last line still waited for the client to read")
 	case <-time.After(100 * time.Millisecond):
 	}
@@ -133,7 +125,7 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 		t.Errorf("stderr = %q, want the last line %q", stderr.String(), msg)
 	}
 	select {
-	case <-conns[0].FinalWritten():
+	case <-c.FinalWritten():
 	case <-time.After(5 * time.Second):
 		t.Error("FinalWritten still open 5s after the client read the last line")
 	}
@@ -161,27 +153,7 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 // priority only while it runs, so the connection to the target must be
 // shut down before Terminate returns, not later on a goroutine.
 func TestTerminateShutsTargetDownBeforeReturning(t *testing.T) {
-	started := make(chan struct{})
-	st := startScriptedTarget(t, func(_ ssh.Conn, ch ssh.Channel, req *ssh.Request) {
-		_ = req.Reply(true, nil)
-		close(started)
-		io.Copy(io.Discard, ch)
-	})
-	e := st.env(t)
-	e.grant()
-	client := e.dialProxy(e.user())
-	sess, err := client.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sess.Start("anything"); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-started:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the target did not get the run request within 10s")
-	}
+	e, _ := startRunningSession(t)
 
 	e.srv.mu.Lock()
 	var up *upstream
@@ -223,6 +195,28 @@ func TestTerminateShutsTargetDownBeforeReturning(t *testing.T) {
 // A client that leaves first leaves no last line to write, and a cut
 // pass that reaches its session waits on FinalWritten, which must close.
 func TestFinalWrittenAfterClientLeft(t *testing.T) {
+	e, client := startRunningSession(t)
+	c := onlyConn(t, e)
+
+	client.Close()
+	select {
+	case <-c.ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection did not end within 10s of the client's close")
+	}
+	c.Terminate(session.ReasonWindowEnd, "jitgate: the window ended (test)")
+	select {
+	case <-c.FinalWritten():
+	case <-time.After(5 * time.Second):
+		t.Error("FinalWritten still open 5s after a Terminate of a connection whose client had left")
+	}
+}
+
+// startRunningSession starts a scripted target that reads and discards
+// its input, grants access and runs a command through the front door. It
+// returns once the target got the run request.
+func startRunningSession(t *testing.T) (*env, *ssh.Client) {
+	t.Helper()
 	started := make(chan struct{})
 	st := startScriptedTarget(t, func(_ ssh.Conn, ch ssh.Channel, req *ssh.Request) {
 		_ = req.Reply(true, nil)
@@ -244,27 +238,19 @@ func TestFinalWrittenAfterClientLeft(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the target did not get the run request within 10s")
 	}
-	e.srv.mu.Lock()
-	var conns []*conn
-	for c := range e.srv.conns {
-		conns = append(conns, c)
-	}
-	e.srv.mu.Unlock()
-	if len(conns) != 1 {
-		t.Fatalf("the front door has %d connections, want 1", len(conns))
-	}
-	c := conns[0]
+	return e, client
+}
 
-	client.Close()
-	select {
-	case <-c.ctx.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("the connection did not end within 10s of the client's close")
+// onlyConn returns the front door's one connection.
+func onlyConn(t *testing.T, e *env) *conn {
+	t.Helper()
+	e.srv.mu.Lock()
+	defer e.srv.mu.Unlock()
+	if len(e.srv.conns) != 1 {
+		t.Fatalf("the front door has %d connections, want 1", len(e.srv.conns))
 	}
-	c.Terminate(session.ReasonWindowEnd, "jitgate: the window ended (test)")
-	select {
-	case <-c.FinalWritten():
-	case <-time.After(5 * time.Second):
-		t.Error("FinalWritten still open 5s after a Terminate of a connection whose client had left")
+	for c := range e.srv.conns {
+		return c
 	}
+	return nil
 }
