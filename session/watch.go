@@ -113,11 +113,13 @@ const cutHold = 250 * time.Millisecond
 // that a thread at the normal priority holds. The threads do not
 // stay raised for longer: the work that follows, such as closing each
 // connection once its client has gone, would then take the CPU from
-// other processes, the clients among them. Postgres passes keep to one
-// thread, as measured before every thread could be raised: with 600
-// sessions, 5 of 15 runs that raised every thread measured a p99 over
-// 400 ms from the window end to both sockets closed, against 2 of 15
-// with one raised thread. That is too few runs to tell the two apart.
+// other processes, the clients among them.
+//
+// Postgres passes keep to one thread, as measured before every thread
+// could be raised. With 600 sessions, 5 of 15 runs that raised every
+// thread measured a p99 over 400 ms from the window end to both sockets
+// closed, and 2 of 15 with one raised thread. That is too few runs to
+// tell the two apart.
 func (r *Registry) cutPass(lives []*Live, stop func(*Live) bool) []*Live {
 	var stopped []*Live
 	pass := func() {

@@ -52,7 +52,7 @@ var burst struct {
 // the burst. The threads go back to the normal priority when every claim
 // has been released, or MaxBurst after the burst began. A thread that Go
 // starts meanwhile inherits the priority from the thread that starts it.
-// The error explains why the priority could not be raised; release may
+// The error explains why the priority could not be raised. release may
 // be called either way, and more than once.
 //
 // Raising one thread is not enough for work that Go spreads over

@@ -359,8 +359,8 @@ func TestCheckAndBeginWithoutPrivilege(t *testing.T) {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
 	// Check and Begin, each refused, and no thread left raised.
-	refused := "error: real-time priority not permitted (SCHED_FIFO 1 needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least 1, and a cgroup that allows real-time threads): operation not permitted"
-	want := refused + "\n" + refused
+	rejected := "error: real-time priority not permitted (SCHED_FIFO 1 needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least 1, and a cgroup that allows real-time threads): operation not permitted"
+	want := rejected + "\n" + rejected
 	if got := strings.TrimSpace(string(out)); got != want {
 		t.Errorf("child printed %q, want %q", got, want)
 	}
