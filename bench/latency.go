@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -465,7 +466,7 @@ func watchSockets(ctx context.Context, targetHost string, targetPort, proxyPort 
 		// The pause sleeps in the kernel: a Go timer would wake this
 		// thread only once a thread at the default priority ran the timer.
 		pause := syscall.NsecToTimespec(int64(upstreamPollPause))
-		_ = syscall.Nanosleep(&pause, nil)
+		_, _, _ = syscall.RawSyscall(syscall.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&pause)), 0, 0)
 	}
 	return t, nil
 }

@@ -101,11 +101,12 @@ func (t *tcpTable) scan(found func(tcpSocket)) error {
 // dump is scan for one address family.
 func (t *tcpTable) dump(family uint8, found func(tcpSocket)) error {
 	t.req[syscall.NLMSG_HDRLEN] = family
-	if err := syscall.Sendto(t.fd, t.req, 0, &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK}); err != nil {
+	// Raw calls, so the reader's thread keeps its P: see rawSend.
+	if err := rawSend(t.fd, t.req); err != nil {
 		return fmt.Errorf("send the sock_diag request: %w", err)
 	}
 	for {
-		n, _, err := syscall.Recvfrom(t.fd, t.buf, 0)
+		n, err := rawRecv(t.fd, t.buf)
 		if err != nil {
 			return fmt.Errorf("read the sock_diag reply: %w", err)
 		}
@@ -133,6 +134,31 @@ func (t *tcpTable) dump(family uint8, found func(tcpSocket)) error {
 			found(s)
 		}
 	}
+}
+
+// rawSend and rawRecv send to and read from the netlink socket fd
+// through syscall.RawSyscall6. A call through syscall.Syscall lets Go
+// hand the calling thread's P to another thread. The reader's raised
+// thread must then wait for a P, which a thread at the normal priority
+// may hold while the exiting backends or sshd sessions keep it from a
+// CPU. The
+// kernel answers a sock_diag request at once, so neither call waits long.
+// The address of a netlink request to the kernel is left out, which
+// means the kernel.
+func rawSend(fd int, msg []byte) error {
+	_, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&msg[0])), uintptr(len(msg)), 0, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+func rawRecv(fd int, buf []byte) (int, error) {
+	n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
 
 // bytesReceived finds tcpi_bytes_received in the attributes that follow a

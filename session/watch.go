@@ -116,10 +116,10 @@ const cutHold = 250 * time.Millisecond
 // other processes, the clients among them.
 //
 // Postgres passes keep to one thread, as measured before every thread
-// could be raised. With 600 sessions, 5 of 15 runs that raised every
-// thread measured a p99 over 400 ms from the window end to both sockets
-// closed, and 2 of 15 with one raised thread. That is too few runs to
-// tell the two apart.
+// could be raised. The benchmark ran 600 sessions, with a socket reader
+// that keeps its P. There 1 of 4 runs that raised every thread measured
+// a p99 over 400 ms from the window end to both sockets closed, and none
+// of 5 with one raised thread. That is too few runs to be sure.
 func (r *Registry) cutPass(lives []*Live, stop func(*Live) bool) []*Live {
 	var stopped []*Live
 	pass := func() {
