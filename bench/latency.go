@@ -463,8 +463,9 @@ func watchSockets(ctx context.Context, targetHost string, targetPort, proxyPort 
 				t.reached[c.clientPort] = now
 			}
 		}
-		// The pause sleeps in the kernel: a Go timer would wake this
-		// thread only once a thread at the default priority ran the timer.
+		// The pause sleeps in the kernel, because a Go timer would wake
+		// this thread only once a thread at the default priority ran the
+		// timer. It is a raw call, so the thread keeps its P (see rawSend).
 		pause := syscall.NsecToTimespec(int64(upstreamPollPause))
 		_, _, _ = syscall.RawSyscall(syscall.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&pause)), 0, 0)
 	}
