@@ -141,7 +141,7 @@ func (t *tcpTable) dump(family uint8, found func(tcpSocket)) error {
 // hand the calling thread's P to another thread. The reader's raised
 // thread must then wait for a P, which a thread at the normal priority
 // may hold while the exiting backends or sshd sessions keep it from a
-// CPU. The kernel answers a sock_diag request at once, so neither call
+// CPU. The kernel replies to a sock_diag request at once, so neither call
 // waits long. A request to the kernel needs no destination address.
 func rawSend(fd int, msg []byte) error {
 	_, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&msg[0])), uintptr(len(msg)), 0, 0, 0)

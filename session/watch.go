@@ -98,9 +98,9 @@ func (r *Registry) follow(ctx context.Context, w *grantWatch, version int64) {
 // after the window end.
 const cutHold = 250 * time.Millisecond
 
-// cutPass terminates, in turn, each of lives for which stop reports that
-// it terminated the session, and returns those, at real-time priority
-// when the process may raise it (see package cpuprio). Each cut wakes
+// cutPass calls stop for each of lives in turn and returns the sessions
+// that stop terminated. It runs the calls at real-time priority when the
+// process may raise it (see package cpuprio). Each cut wakes
 // the process at the far end, and at the normal priority the scheduler
 // can run those processes before the pass makes its next cut.
 //
