@@ -17,7 +17,8 @@ type grantWatch struct {
 	cancel context.CancelFunc
 	lives  map[*Live]struct{} // guarded by Registry.mu
 	// ending is set by the first window-end timer of the grant's sessions,
-	// which terminates them all. Guarded by Registry.mu.
+	// which terminates them all, and cleared when a session outlives that
+	// pass. Guarded by Registry.mu.
 	ending bool
 }
 
@@ -254,6 +255,13 @@ func (r *Registry) endWindow(l *Live) {
 	var stopped []*Live
 	if leader {
 		stopped = r.cutPass(lives, stop)
+		// A session whose grant an extension moved past now survived
+		// the pass, and the first timer of its new end leads a pass again.
+		if slices.ContainsFunc(lives, (*Live).live) {
+			r.mu.Lock()
+			w.ending = false
+			r.mu.Unlock()
+		}
 	} else if stop(l) { // the first timer of the grant ended the other sessions
 		stopped = []*Live{l}
 	}
@@ -261,6 +269,13 @@ func (r *Registry) endWindow(l *Live) {
 	for _, o := range stopped {
 		o.logStop(ReasonWindowEnd)
 	}
+}
+
+// live reports whether the session has not been terminated.
+func (l *Live) live() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.terminated
 }
 
 // windowEndMessage returns what a client reads when g's window ends.

@@ -478,3 +478,67 @@ func TestRevocationCutsSessionOpenedDuringPass(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowEndAfterExtensionLeadsNewPass checks that a session that an
+// extension kept past its grant's first window-end pass is cut at its new
+// end by a pass of its own, at raised priority, not by its timer alone.
+func TestWindowEndAfterExtensionLeadsNewPass(t *testing.T) {
+	f := newFixture(t)
+	clk := &manualClock{now: start}
+	reg := session.New(session.Options{
+		Engine: f.engine, Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	burst := &fakeBurst{released: make(chan struct{}, 2)}
+	session.SetCutBurst(reg, time.Millisecond, burst.begin)
+	conns := openPolicyConns(t, reg, 2)
+	oldEnds := clk.due(f.grant.End)
+	if len(oldEnds) != 2 {
+		t.Fatalf("%d timers at the window end, want 2", len(oldEnds))
+	}
+
+	g, err := f.engine.Extend(context.Background(), f.grant.ID, "bob", time.Hour, "more")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, l := range reg.List() {
+		for l.Grant().End != g.End && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond) // the watch applies the extension on its own goroutine
+		}
+	}
+
+	// A timer of the first end that was already running when the
+	// extension came ends its own session and spares the other.
+	clk.mu.Lock()
+	clk.now = f.grant.End
+	clk.mu.Unlock()
+	oldEnds[0].f()
+	var spared []*policyConn
+	for _, c := range conns {
+		select {
+		case <-c.terminated:
+		default:
+			spared = append(spared, c)
+		}
+	}
+	if len(spared) != 1 {
+		t.Fatalf("%d sessions outlived the first end after the extension, want 1", len(spared))
+	}
+
+	clk.mu.Lock()
+	clk.now = g.End
+	clk.mu.Unlock()
+	newEnds := clk.due(g.End)
+	if len(newEnds) == 0 {
+		t.Fatal("no timer at the extended end")
+	}
+	newEnds[0].f()
+	select {
+	case <-spared[0].terminated:
+	default:
+		t.Fatal("the session that outlived the first end is still open at the extended end")
+	}
+	if n := burst.begun.Load(); n != 2 {
+		t.Errorf("priority raised %d times over both ends, want 2: the extended end had no pass of its own", n)
+	}
+}
