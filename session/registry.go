@@ -43,9 +43,10 @@ type Conn interface {
 // FinalWriter is a Conn whose Terminate writes the client's final word on
 // a goroutine of its own, as the SSH front door's does, because the write
 // can wait on the client. FinalWritten is closed once that write has
-// finished or failed, or once there is no client left to write to. After a window-end or revocation pass, the registry
-// keeps the process at real-time priority until the final words of the
-// sessions it cut are written, at most cutHold (see cutPass).
+// finished or failed, or once there is no client left to write to. After
+// a window-end or revocation pass, the registry keeps the process at
+// real-time priority until the final words of the sessions it cut are
+// written, at most cutHold (see cutPass).
 type FinalWriter interface {
 	FinalWritten() <-chan struct{}
 }

@@ -101,9 +101,9 @@ const cutHold = 250 * time.Millisecond
 
 // cutPass calls stop for each of lives in turn and returns the sessions
 // that stop terminated. It runs the calls at real-time priority when the
-// process may raise it (see package cpuprio). Each cut wakes
-// the process at the far end, and at the normal priority the scheduler
-// can run those processes before the pass makes its next cut.
+// process may raise it (see package cpuprio). Each cut wakes the process
+// at the far end, and at the normal priority the scheduler can run those
+// processes before the pass makes its next cut.
 //
 // When no session has final words to write on a goroutine of its own
 // (see FinalWriter), as for Postgres, the pass runs on one raised
@@ -111,8 +111,8 @@ const cutHold = 250 * time.Millisecond
 // process is raised for the pass and until the final words of the
 // sessions it stopped are written, at most cutHold. The goroutines that
 // write them would otherwise wait behind the same processes, or for a P
-// that a thread at the normal priority holds. The threads do not
-// stay raised for longer: the work that follows, such as closing each
+// that a thread at the normal priority holds. The threads do not stay
+// raised for longer, because the work that follows, such as closing each
 // connection once its client has gone, would then take the CPU from
 // other processes, the clients among them.
 //
@@ -130,7 +130,7 @@ func (r *Registry) cutPass(lives []*Live, stop func(*Live) bool) []*Live {
 			}
 		}
 	}
-	if !slices.ContainsFunc(lives, func(l *Live) bool { _, ok := l.conn.(FinalWriter); return ok }) {
+	if !slices.ContainsFunc(lives, (*Live).writesFinalWords) {
 		_ = r.runRaised(pass) // an error means the normal priority, which still works
 		return stopped
 	}
@@ -139,8 +139,8 @@ func (r *Registry) cutPass(lives []*Live, stop func(*Live) bool) []*Live {
 	pass()
 	var written []<-chan struct{}
 	for _, l := range stopped {
-		if w, ok := l.conn.(FinalWriter); ok {
-			written = append(written, w.FinalWritten())
+		if l.writesFinalWords() {
+			written = append(written, l.conn.(FinalWriter).FinalWritten())
 		}
 	}
 	if len(written) == 0 {
@@ -160,6 +160,13 @@ func (r *Registry) cutPass(lives []*Live, stop func(*Live) bool) []*Live {
 		}
 	}()
 	return stopped
+}
+
+// writesFinalWords reports whether the session's conn writes its final
+// words on a goroutine of its own (see FinalWriter).
+func (l *Live) writesFinalWords() bool {
+	_, ok := l.conn.(FinalWriter)
+	return ok
 }
 
 // detach removes w from the registry, if it is still there, and returns
@@ -191,7 +198,7 @@ func (r *Registry) forEach(w *grantWatch, fn func(*Live)) {
 }
 
 // apply takes a new version of the grant: a revocation or end terminates
-// the session, and anything else re-arms its timers. It reports whether
+// the session, and an active grant re-arms its timers. It reports whether
 // it terminated the session, and logs nothing; the caller logs the stop.
 func (l *Live) apply(g *store.Grant) bool {
 	l.mu.Lock()
@@ -218,7 +225,6 @@ func (l *Live) apply(g *store.Grant) bool {
 	case store.GrantEnded:
 		return l.stop(ReasonWindowEnd, windowEndMessage(g))
 	}
-	l.arm()
 	return false
 }
 

@@ -97,6 +97,13 @@ func (c *manualClock) AfterFunc(d time.Duration, f func()) clock.Timer {
 func (t *manualTimer) Stop() bool                 { return true }
 func (t *manualTimer) Reset(d time.Duration) bool { return true }
 
+// set moves the clock to now without running any timer.
+func (c *manualClock) set(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = now
+}
+
 // due returns the timers set for instant at.
 func (c *manualClock) due(at time.Time) []*manualTimer {
 	c.mu.Lock()
@@ -110,15 +117,22 @@ func (c *manualClock) due(at time.Time) []*manualTimer {
 	return out
 }
 
+// newManualRegistry returns a registry over f's engine whose clock is at
+// start and runs no timer by itself.
+func newManualRegistry(f *fixture) (*session.Registry, *manualClock) {
+	clk := &manualClock{now: start}
+	reg := session.New(session.Options{
+		Engine: f.engine, Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	return reg, clk
+}
+
 // TestFirstWindowTimerEndsAll checks that the first
 // window-end timer of a grant's sessions to run terminates all of them,
 // not only its own session.
 func TestFirstWindowTimerEndsAll(t *testing.T) {
 	f := newFixture(t)
-	clk := &manualClock{now: start}
-	reg := session.New(session.Options{
-		Engine: f.engine, Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	reg, clk := newManualRegistry(f)
 	conns := make([]*fakeConn, 3)
 	for i := range conns {
 		conns[i] = newFakeConn()
@@ -132,9 +146,7 @@ func TestFirstWindowTimerEndsAll(t *testing.T) {
 	if len(ends) != len(conns) {
 		t.Fatalf("%d timers at the window end, want one per session (%d)", len(ends), len(conns))
 	}
-	clk.mu.Lock()
-	clk.now = f.grant.End
-	clk.mu.Unlock()
+	clk.set(f.grant.End)
 	ends[1].f()
 
 	for i, c := range conns {
@@ -247,15 +259,10 @@ func skipWithoutRealTime(t *testing.T) {
 func TestWindowEndCutsAtRealTimePriority(t *testing.T) {
 	skipWithoutRealTime(t)
 	f := newFixture(t)
-	clk := &manualClock{now: start}
-	reg := session.New(session.Options{
-		Engine: f.engine, Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	reg, clk := newManualRegistry(f)
 	conns := openPolicyConns(t, reg, 3)
 	ends := clk.due(f.grant.End)
-	clk.mu.Lock()
-	clk.now = f.grant.End
-	clk.mu.Unlock()
+	clk.set(f.grant.End)
 	ends[0].f()
 	checkCutAtRealTime(t, conns)
 }
@@ -286,17 +293,12 @@ func waitAfterwards(t *testing.T, c *policyConn) {
 // window-end timer.
 func TestWindowEndHoldsPriorityUntilFinalWordsWritten(t *testing.T) {
 	f := newFixture(t)
-	clk := &manualClock{now: start}
-	reg := session.New(session.Options{
-		Engine: f.engine, Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	reg, clk := newManualRegistry(f)
 	burst := &fakeBurst{released: make(chan struct{}, 1)}
 	session.SetCutBurst(reg, time.Hour, burst.begin)
 	conns := openPolicyConns(t, reg, 2)
 	ends := clk.due(f.grant.End)
-	clk.mu.Lock()
-	clk.now = f.grant.End
-	clk.mu.Unlock()
+	clk.set(f.grant.End)
 	ends[0].f()
 
 	waitAfterwards(t, conns[0])
@@ -484,10 +486,7 @@ func TestRevocationCutsSessionOpenedDuringPass(t *testing.T) {
 // end by a pass of its own, at raised priority, not by its timer alone.
 func TestWindowEndAfterExtensionLeadsNewPass(t *testing.T) {
 	f := newFixture(t)
-	clk := &manualClock{now: start}
-	reg := session.New(session.Options{
-		Engine: f.engine, Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	reg, clk := newManualRegistry(f)
 	burst := &fakeBurst{released: make(chan struct{}, 2)}
 	session.SetCutBurst(reg, time.Millisecond, burst.begin)
 	conns := openPolicyConns(t, reg, 2)
@@ -509,9 +508,7 @@ func TestWindowEndAfterExtensionLeadsNewPass(t *testing.T) {
 
 	// A timer of the first end that was already running when the
 	// extension came ends its own session and spares the other.
-	clk.mu.Lock()
-	clk.now = f.grant.End
-	clk.mu.Unlock()
+	clk.set(f.grant.End)
 	oldEnds[0].f()
 	var spared []*policyConn
 	for _, c := range conns {
@@ -525,9 +522,7 @@ func TestWindowEndAfterExtensionLeadsNewPass(t *testing.T) {
 		t.Fatalf("%d sessions outlived the first end after the extension, want 1", len(spared))
 	}
 
-	clk.mu.Lock()
-	clk.now = g.End
-	clk.mu.Unlock()
+	clk.set(g.End)
 	newEnds := clk.due(g.End)
 	if len(newEnds) == 0 {
 		t.Fatal("no timer at the extended end")
