@@ -12,14 +12,13 @@ import (
 
 // A window end must look to OpenSSH's client like any end of session: the
 // last line, exit code 255 (no exit status), and no "closed by remote
-// host". That is why Terminate waits for the client to close the
-// connection. A build that ended its sending direction (shutdown with
-// SHUT_WR) right after the channels' close failed here for every client:
-// OpenSSH read the EOF before it had handled the close. Half of the
+// host". So Terminate waits for the client's close: an EOF (even from
+// SHUT_WR) right after the channels' close fails this for every client,
+// because OpenSSH reads the EOF before it handles the close. Half of the
 // clients have a terminal, which OpenSSH handles on its own path.
 func TestWindowEndEndsOpenSSHSessionsCleanly(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	g := e.grant()
+	grant := e.grant()
 	const clients = 12
 	type openSSH struct {
 		cmd    *exec.Cmd
@@ -74,7 +73,7 @@ func TestWindowEndEndsOpenSSHSessionsCleanly(t *testing.T) {
 		go func() { _, _ = io.Copy(io.Discard, out) }()
 	}
 
-	e.fake.Advance(g.End.Sub(e.fake.Now()) + time.Second)
+	e.fake.Advance(grant.End.Sub(e.fake.Now()) + time.Second)
 	for i, c := range all {
 		select {
 		case <-c.done:
