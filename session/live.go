@@ -176,7 +176,8 @@ func (l *Live) armLocked() {
 		msg := fmt.Sprintf("jitgate: grant %d ends in %s, at %s", g.ID, before, g.End.UTC().Format(time.RFC3339))
 		l.timers = append(l.timers, clk.AfterFunc(left-before, func() { l.conn.Warn(msg) }))
 	}
-	l.timers = append(l.timers, clk.AfterFunc(left, func() { l.reg.endWindow(l) }))
+	end := g.End
+	l.timers = append(l.timers, clk.AfterFunc(left, func() { l.reg.endWindow(l, end) }))
 	if l.idle > 0 {
 		l.timers = append(l.timers, clk.AfterFunc(l.idle, l.checkIdle))
 	}

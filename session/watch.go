@@ -228,15 +228,20 @@ func (l *Live) apply(g *store.Grant) bool {
 	return false
 }
 
-// endWindow runs on a session's window-end timer. It terminates the
-// session and, in the same pass, every other session of the grant whose
-// window has ended too. The sessions of a grant end at the same instant,
-// and each of their timers starts a goroutine. With many sessions, the
-// first timer to run closes them all, in a pass at real-time priority
-// (cutPass), rather than leave each to its own goroutine, which waits
-// for a core while the first backends exit. Each later timer stops only
-// its own session, which the pass has usually ended already.
-func (r *Registry) endWindow(l *Live) {
+// endWindow runs on a session's window-end timer, armed for the grant's
+// end at armedEnd. It terminates the session and, in the same pass, every
+// other session of the grant whose window has ended too. The sessions of
+// a grant end at the same instant, and each of their timers starts a
+// goroutine. With many sessions, the first timer to run closes them all,
+// in a pass at real-time priority (cutPass), rather than leave each to
+// its own goroutine, which waits for a core while the first backends
+// exit. Each later timer stops only its own session, which the pass has
+// usually ended already.
+//
+// The timer's own session ends while its grant still ends at armedEnd,
+// even when the wall clock reads earlier. It is spared when an extension
+// moved the end meanwhile, because the extension armed a new timer.
+func (r *Registry) endWindow(l *Live, armedEnd time.Time) {
 	r.mu.Lock()
 	w := r.watches[l.session.GrantID]
 	lives := []*Live{l}
@@ -256,7 +261,8 @@ func (r *Registry) endWindow(l *Live) {
 		o.mu.Lock()
 		g := o.grant
 		o.mu.Unlock()
-		return (o == l || !now.Before(g.End)) && o.stop(ReasonWindowEnd, windowEndMessage(g))
+		ended := !now.Before(g.End) || (o == l && g.End.Equal(armedEnd))
+		return ended && o.stop(ReasonWindowEnd, windowEndMessage(g))
 	}
 	var stopped []*Live
 	if leader {

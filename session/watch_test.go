@@ -481,9 +481,10 @@ func TestRevocationCutsSessionOpenedDuringPass(t *testing.T) {
 	}
 }
 
-// TestWindowEndAfterExtensionLeadsNewPass checks that a session that an
-// extension kept past its grant's first window-end pass is cut at its new
-// end by a pass of its own, at raised priority, not by its timer alone.
+// TestWindowEndAfterExtensionLeadsNewPass checks that sessions that an
+// extension kept past their grant's first window-end pass are cut at the
+// new end by a pass of its own, at raised priority, not by their timers
+// alone.
 func TestWindowEndAfterExtensionLeadsNewPass(t *testing.T) {
 	f := newFixture(t)
 	reg, clk := newManualRegistry(f)
@@ -494,32 +495,18 @@ func TestWindowEndAfterExtensionLeadsNewPass(t *testing.T) {
 	if len(oldEnds) != 2 {
 		t.Fatalf("%d timers at the window end, want 2", len(oldEnds))
 	}
-
-	g, err := f.engine.Extend(context.Background(), f.grant.ID, "bob", time.Hour, "more")
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for _, l := range reg.List() {
-		for l.Grant().End != g.End && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond) // the watch applies the extension on its own goroutine
-		}
-	}
+	g := extendAndWait(t, f, reg)
 
 	// A timer of the first end that was already running when the
-	// extension came ends its own session and spares the other.
+	// extension came ends neither session, its own included.
 	clk.set(f.grant.End)
 	oldEnds[0].f()
-	var spared []*policyConn
-	for _, c := range conns {
+	for i, c := range conns {
 		select {
 		case <-c.terminated:
+			t.Errorf("session %d was cut at the first end, after an extension moved it", i)
 		default:
-			spared = append(spared, c)
 		}
-	}
-	if len(spared) != 1 {
-		t.Fatalf("%d sessions outlived the first end after the extension, want 1", len(spared))
 	}
 
 	clk.set(g.End)
@@ -528,12 +515,63 @@ func TestWindowEndAfterExtensionLeadsNewPass(t *testing.T) {
 		t.Fatal("no timer at the extended end")
 	}
 	newEnds[0].f()
-	select {
-	case <-spared[0].terminated:
-	default:
-		t.Fatal("the session that outlived the first end is still open at the extended end")
+	for i, c := range conns {
+		select {
+		case <-c.terminated:
+		default:
+			t.Errorf("session %d is still open after the first timer of the extended end", i)
+		}
 	}
 	if n := burst.begun.Load(); n != 2 {
 		t.Errorf("priority raised %d times over both ends, want 2: the extended end had no pass of its own", n)
 	}
+}
+
+// TestWindowTimerEndsSessionBeforeWallClock checks that a window-end
+// timer ends its own session when the wall clock still reads a moment
+// before the end, because timers run on the monotonic clock and the wall
+// clock can step back. Only the grant's end moving spares the session.
+func TestWindowTimerEndsSessionBeforeWallClock(t *testing.T) {
+	f := newFixture(t)
+	reg, clk := newManualRegistry(f)
+	conns := openPolicyConns(t, reg, 2)
+	ends := clk.due(f.grant.End)
+	if len(ends) != 2 {
+		t.Fatalf("%d timers at the window end, want 2", len(ends))
+	}
+
+	clk.set(f.grant.End.Add(-time.Second))
+	ends[0].f()
+	var cut int
+	for _, c := range conns {
+		select {
+		case <-c.terminated:
+			cut++
+		default:
+		}
+	}
+	if cut != 1 {
+		t.Errorf("%d sessions cut by one timer with the wall clock 1s before the end, want 1, its own", cut)
+	}
+}
+
+// extendAndWait extends f's grant by an hour and waits until every
+// session of reg has the extended grant, which the watch applies on its
+// own goroutine.
+func extendAndWait(t *testing.T, f *fixture, reg *session.Registry) *store.Grant {
+	t.Helper()
+	g, err := f.engine.Extend(context.Background(), f.grant.ID, "bob", time.Hour, "more")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, l := range reg.List() {
+		for !l.Grant().End.Equal(g.End) {
+			if time.Now().After(deadline) {
+				t.Fatal("the sessions did not get the extension within 5s")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return g
 }
