@@ -1,9 +1,6 @@
 package sshproxy
 
 import (
-	"bufio"
-	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -22,9 +19,7 @@ func TestWindowEndEndsOpenSSHSessionsCleanly(t *testing.T) {
 	const clients = 12
 	type openSSH struct {
 		cmd    *exec.Cmd
-		stdin  *os.File
 		stderr syncBuffer
-		done   chan error
 	}
 	var all []*openSSH
 	for i := range clients {
@@ -32,52 +27,23 @@ func TestWindowEndEndsOpenSSHSessionsCleanly(t *testing.T) {
 		if i%2 == 1 {
 			flag = "-tt"
 		}
-		c := &openSSH{done: make(chan error, 1)}
-		stdinR, stdinW, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		stdoutR, stdoutW, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.cmd = exec.Command("ssh", e.withStandardOptions([]string{flag, testHost, "cat"}, e.port, e.user(), e.keyPath)...)
-		c.cmd.Stdin, c.cmd.Stdout, c.cmd.Stderr = stdinR, stdoutW, &c.stderr
-		if err := c.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		stdinR.Close()
-		stdoutW.Close()
-		c.stdin = stdinW
-		t.Cleanup(func() {
-			stdinW.Close()
-			stdoutR.Close()
-			if c.cmd.ProcessState == nil {
-				_ = c.cmd.Process.Kill()
-				<-c.done
-			}
-		})
-		go func() { c.done <- c.cmd.Wait() }()
+		c := &openSSH{}
+		c.cmd = startSSHCat(t, e, flag, &c.stderr)
 		all = append(all, c)
-
-		if _, err := stdinW.WriteString("ping\n"); err != nil {
-			t.Fatal(err)
-		}
-		if err := stdoutR.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
-			t.Fatal(err)
-		}
-		out := bufio.NewReader(stdoutR)
-		if line, err := out.ReadString('\n'); err != nil || !strings.HasPrefix(line, "ping") {
-			t.Fatalf("client %d: cat through the front door echoed %q, %v; want ping", i, line, err)
-		}
-		go func() { _, _ = io.Copy(io.Discard, out) }()
 	}
 
 	e.fake.Advance(grant.End.Sub(e.fake.Now()) + time.Second)
 	for i, c := range all {
+		exited := make(chan struct{})
+		go func() {
+			_ = c.cmd.Wait()
+			close(exited)
+		}()
 		select {
-		case <-c.done:
+		case <-exited:
 		case <-time.After(30 * time.Second):
+			_ = c.cmd.Process.Kill()
+			<-exited
 			t.Fatalf("client %d did not exit within 30s of the window end", i)
 		}
 		stderr := c.stderr.String()

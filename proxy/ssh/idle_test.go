@@ -2,9 +2,11 @@ package sshproxy
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -77,6 +79,15 @@ func idleFootprint() footprint {
 // client exits when the test closes its stdin.
 func openIdleSession(t *testing.T, e *env) {
 	t.Helper()
+	startSSHCat(t, e, "-T", nil)
+}
+
+// startSSHCat starts `ssh FLAG HOST cat` through the front door and checks
+// that a line goes through both ways. Cleanup closes the client's stdin
+// and waits for its exit. A nil stderr adds no copying goroutine to the
+// test process, whose goroutines TestIdleSessionCost counts.
+func startSSHCat(t *testing.T, e *env, flag string, stderr io.Writer) *exec.Cmd {
+	t.Helper()
 	stdinR, stdinW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -87,8 +98,8 @@ func openIdleSession(t *testing.T, e *env) {
 	}
 	// exec.Command rather than CommandContext, whose watching goroutine
 	// would count as the session's.
-	cmd := exec.Command("ssh", e.withStandardOptions([]string{"-T", testHost, "cat"}, e.port, e.user(), e.keyPath)...)
-	cmd.Stdin, cmd.Stdout = stdinR, stdoutW
+	cmd := exec.Command("ssh", e.withStandardOptions([]string{flag, testHost, "cat"}, e.port, e.user(), e.keyPath)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, stdoutW, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -107,10 +118,12 @@ func openIdleSession(t *testing.T, e *env) {
 	if err := stdoutR.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
+	// A terminal ends the line with CRLF.
 	line, err := bufio.NewReader(stdoutR).ReadString('\n')
-	if err != nil || line != "ping\n" {
-		t.Fatalf("cat through the front door echoed %q, %v; want \"ping\\n\"", line, err)
+	if err != nil || strings.TrimRight(line, "\r\n") != "ping" {
+		t.Fatalf("cat through the front door echoed %q, %v; want \"ping\"", line, err)
 	}
+	return cmd
 }
 
 // waitClient waits for an ssh client whose stdin was closed, and kills it
