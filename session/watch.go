@@ -238,9 +238,9 @@ func (l *Live) apply(g *store.Grant) bool {
 // exit. Each later timer stops only its own session, which the pass has
 // usually ended already.
 //
-// The timer's own session ends while its grant still ends at armedEnd,
-// even when the wall clock reads earlier. It is spared when an extension
-// moved the end meanwhile, because the extension armed a new timer.
+// The timer's own session ends unless an extension moved its end past
+// armedEnd meanwhile, which armed a new timer, even when the wall clock
+// reads earlier than the end.
 func (r *Registry) endWindow(l *Live, armedEnd time.Time) {
 	r.mu.Lock()
 	w := r.watches[l.session.GrantID]
@@ -261,7 +261,7 @@ func (r *Registry) endWindow(l *Live, armedEnd time.Time) {
 		o.mu.Lock()
 		g := o.grant
 		o.mu.Unlock()
-		ended := !now.Before(g.End) || (o == l && g.End.Equal(armedEnd))
+		ended := !now.Before(g.End) || (o == l && !g.End.After(armedEnd))
 		return ended && o.stop(ReasonWindowEnd, windowEndMessage(g))
 	}
 	var stopped []*Live
