@@ -238,9 +238,9 @@ func (l *Live) apply(g *store.Grant) bool {
 // exit. Each later timer stops only its own session, which the pass has
 // usually ended already.
 //
-// The timer's own session ends unless an extension moved its end past
-// armedEnd meanwhile, which armed a new timer, even when the wall clock
-// reads earlier than the end.
+// The timer's own session ends even when the wall clock reads earlier
+// than its end, unless an extension has moved the end past armedEnd,
+// because the extension armed a new timer.
 func (r *Registry) endWindow(l *Live, armedEnd time.Time) {
 	r.mu.Lock()
 	w := r.watches[l.session.GrantID]
