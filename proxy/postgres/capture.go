@@ -8,6 +8,7 @@ import (
 	"github.com/jitgate/jitgate/internal/clock"
 	"github.com/jitgate/jitgate/proxy/postgres/wire"
 	"github.com/jitgate/jitgate/recordings"
+	"github.com/jitgate/jitgate/session"
 )
 
 // maxRecordedParam caps the bytes of one parameter value kept in the
@@ -224,6 +225,28 @@ func (c *capture) ready() {
 		c.queue = nil // release the backing array after a long pipeline
 	}
 	c.mu.Unlock()
+}
+
+// abandon records each statement still waiting for its result when the
+// session ends, such as a query that a window end cut, because the
+// server sends no result for it. The line has no tag and no error code,
+// and its message names the reason the session ended.
+func (c *capture) abandon(reason session.Reason) {
+	c.mu.Lock()
+	queue := c.queue
+	c.queue = nil
+	c.mu.Unlock()
+	now := c.clock.Now()
+	msg := "jitgate: no result, because the session ended first (" + string(reason) + ")"
+	for _, s := range queue {
+		if s == nil {
+			continue // a Sync
+		}
+		c.record(recordings.QueryEvent{
+			Start: s.start, Duration: now.Sub(s.start), Text: s.text, Params: s.params,
+			Rows: s.rows, ErrorMessage: msg,
+		})
+	}
 }
 
 func (c *capture) record(ev recordings.QueryEvent) {

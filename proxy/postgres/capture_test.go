@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/jitgate/jitgate/internal/clock"
 	"github.com/jitgate/jitgate/recordings"
+	"github.com/jitgate/jitgate/session"
 )
 
 type memoryRecorder struct{ events []recordings.QueryEvent }
@@ -83,5 +85,64 @@ func TestCaptureOrdersResults(t *testing.T) {
 	}
 	if len(c.queue) != 0 {
 		t.Errorf("queue after the last ReadyForQuery = %d entries, want 0", len(c.queue))
+	}
+}
+
+func TestCaptureAbandonsUnansweredStatements(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	rec := &memoryRecorder{}
+	c := newCapture(rec, recordings.ParamsOff, nil, clk, func(err error) { t.Fatal(err) })
+
+	// A pipeline whose first statement has completed and whose second has
+	// sent a row, then a Sync, then a Query with no result yet.
+	feed(t, c.client, &pgproto3.Parse{Query: "select 1"})
+	feed(t, c.client, &pgproto3.Bind{})
+	feed(t, c.client, &pgproto3.Execute{})
+	feed(t, c.client, &pgproto3.Parse{Query: "select generate_series(1, 9)"})
+	feed(t, c.client, &pgproto3.Bind{})
+	feed(t, c.client, &pgproto3.Execute{})
+	feed(t, c.client, &pgproto3.Sync{})
+	feed(t, c.client, &pgproto3.Query{String: "select pg_sleep(60)"})
+	feed(t, c.server, &pgproto3.CommandComplete{CommandTag: []byte("SELECT 1")})
+	feed(t, c.server, &pgproto3.DataRow{Values: [][]byte{[]byte("1")}})
+
+	clk.Advance(2 * time.Second)
+	c.abandon(session.ReasonRevoked)
+	want := []struct {
+		text string
+		rows int64
+	}{
+		{text: "select 1"},
+		{text: "select generate_series(1, 9)", rows: 1},
+		{text: "select pg_sleep(60)"},
+	}
+	if len(rec.events) != len(want) {
+		t.Fatalf("events = %+v, want %d", rec.events, len(want))
+	}
+	for i, w := range want[1:] {
+		ev := rec.events[i+1]
+		if ev.Text != w.text || ev.Rows != w.rows {
+			t.Errorf("abandoned event %d = %q with %d rows, want %q with %d", i, ev.Text, ev.Rows, w.text, w.rows)
+		}
+		if ev.Tag != "" {
+			t.Errorf("abandoned event %d has tag %q, want none", i, ev.Tag)
+		}
+		if ev.ErrorCode != "" {
+			t.Errorf("abandoned event %d has error code %q, want none", i, ev.ErrorCode)
+		}
+		if !strings.Contains(ev.ErrorMessage, "revoked") {
+			t.Errorf("abandoned event %d message = %q, want the reason named", i, ev.ErrorMessage)
+		}
+		if ev.Duration != 2*time.Second {
+			t.Errorf("abandoned event %d duration = %s, want 2s on the fake clock", i, ev.Duration)
+		}
+	}
+	if c.queue != nil {
+		t.Errorf("queue after abandon = %d entries, want none", len(c.queue))
+	}
+
+	c.abandon(session.ReasonRevoked)
+	if len(rec.events) != len(want) {
+		t.Errorf("a second abandon recorded %d more events, want none", len(rec.events)-len(want))
 	}
 }

@@ -22,6 +22,7 @@ type logLine struct {
 	Tag       string   `json:"tag"`
 	Rows      int64    `json:"rows"`
 	ErrorCode string   `json:"error_code"`
+	ErrorMsg  string   `json:"error_message"`
 	Who       string   `json:"who"`
 	Role      string   `json:"role"`
 	Upstream  string   `json:"upstream_role"`
@@ -39,7 +40,14 @@ func sessionLog(t *testing.T, o envOptions, fn func(conn *pgx.Conn)) (header log
 	conn := e.pgxConnect("alice")
 	fn(conn)
 	conn.Close(context.Background())
+	return closedSessionLog(t, e, g, o.recording == "off")
+}
 
+// closedSessionLog waits until g's one session is closed and returns the
+// lines of its sealed query log, checking the stored hash. With
+// recordingOff it checks that there is no log instead.
+func closedSessionLog(t *testing.T, e *env, g *store.Grant, recordingOff bool) (header logLine, lines []logLine) {
+	t.Helper()
 	var s *store.Session
 	e.waitStore(10*time.Second, "the session closed", func() bool {
 		ss, _ := e.store.Sessions(t.Context(), store.SessionFilter{GrantID: g.ID, States: []store.SessionState{store.SessionClosed}})
@@ -48,7 +56,7 @@ func sessionLog(t *testing.T, o envOptions, fn func(conn *pgx.Conn)) (header log
 		}
 		return s != nil
 	})
-	if o.recording == "off" {
+	if recordingOff {
 		if s.Recording != "" {
 			t.Errorf("recording %q with recording.postgres: off", s.Recording)
 		}
@@ -74,6 +82,45 @@ func sessionLog(t *testing.T, o envOptions, fn func(conn *pgx.Conn)) (header log
 		lines = append(lines, l)
 	}
 	return header, lines
+}
+
+// A statement still running when the window ends gets no result from
+// the server, and the log must still show it, with why it has none.
+func TestQueryLogStatementCutAtWindowEnd(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	g := e.grantAccess("readwrite")
+	conn := e.pgxConnect("alice")
+	const q = "select pg_sleep(60)"
+	result := make(chan error, 1)
+	go func() {
+		_, err := conn.Exec(context.Background(), q)
+		result <- err
+	}()
+	waitFor(t, 10*time.Second, "pg_sleep running", func() bool { return e.sleeping(q) == "1" })
+
+	e.fake.Set(g.End)
+	select {
+	case err := <-result:
+		if err == nil {
+			t.Fatal("pg_sleep returned without an error at the window end")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("pg_sleep still ran 10s after the window end")
+	}
+	_, lines := closedSessionLog(t, e, g, false)
+	l := findLine(lines, q)
+	if l == nil {
+		t.Fatalf("no log line for %q; lines: %+v", q, lines)
+	}
+	if !strings.Contains(l.ErrorMsg, "window-end") {
+		t.Errorf("error_message = %q, want the window end named", l.ErrorMsg)
+	}
+	if l.Tag != "" {
+		t.Errorf("tag = %q, want none, because the server sent no result", l.Tag)
+	}
+	if l.ErrorCode != "" {
+		t.Errorf("error_code = %q, want none, because the server sent no result", l.ErrorCode)
+	}
 }
 
 func findLine(lines []logLine, text string) *logLine {

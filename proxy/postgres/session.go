@@ -172,6 +172,11 @@ func (c *clientConn) endSession(file *recordings.File) {
 
 	path, hash := "", ""
 	if file != nil {
+		// The relay has stopped reading upstream, so what is still queued
+		// gets no result.
+		if c.capture != nil {
+			c.capture.abandon(c.live.Load().Reason())
+		}
 		if c.logWriter != nil {
 			if err := c.logWriter.Close(); err != nil {
 				c.log.Error("writing the query log failed", "err", err)
