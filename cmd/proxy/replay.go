@@ -82,10 +82,8 @@ func printQueryLog(r io.Reader, w io.Writer) error {
 		case "header":
 			fmt.Fprintf(w, "session of %s on %s as %s, grant %d\n", l.Who, l.Target, l.Role, l.Grant)
 		case "query":
-			errText := l.ErrorCode
-			if l.ErrorMessage != "" {
-				errText += " " + l.ErrorMessage
-			}
+			// A statement the session's end cut has a message and no code.
+			errText := strings.TrimSpace(l.ErrorCode + " " + l.ErrorMessage)
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", l.Start.UTC().Format("15:04:05.000"),
 				time.Duration(l.DurationUS)*time.Microsecond, orDash(l.Tag), l.Rows, orDash(errText),
 				strings.Join(strings.Fields(l.Text), " "))

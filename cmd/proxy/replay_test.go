@@ -23,6 +23,7 @@ func TestReplayQueryLogTimeline(t *testing.T) {
 	}
 	log.Record(recordings.QueryEvent{Start: start.Add(time.Second), Duration: 2 * time.Millisecond, Text: "select *\n  from orders", Tag: "SELECT 6", Rows: 6})
 	log.Record(recordings.QueryEvent{Start: start.Add(2 * time.Second), Text: "delete from orders", ErrorCode: "42501", ErrorMessage: "permission denied for table orders"})
+	log.Record(recordings.QueryEvent{Start: start.Add(3 * time.Second), Text: "select pg_sleep(60)", ErrorMessage: "jitgate: no result, because the session ended first (window-end)"})
 	log.Close()
 	f.Close()
 
@@ -35,6 +36,7 @@ func TestReplayQueryLogTimeline(t *testing.T) {
 		"10:00:01.000  2ms",
 		"select * from orders",
 		"42501 permission denied for table orders",
+		"  jitgate: no result, because the session ended first (window-end)  select pg_sleep(60)",
 	} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, res.stdout)
