@@ -122,7 +122,7 @@ func TestRejectionsShowReasonAndOpenNothing(t *testing.T) {
 		{
 			name: "unknown target",
 			user: func(e *env) string { return e.login + "@web-9" },
-			want: `jitgate: unknown target "web-9"`,
+			want: `jitgate: unknown target "web-9"; connect as LOGIN@TARGET with one of these targets: web-1`,
 		},
 		{
 			name: "login outside scope",
@@ -132,12 +132,17 @@ func TestRejectionsShowReasonAndOpenNothing(t *testing.T) {
 		{
 			name: "login not on target",
 			user: func(*env) string { return "nobody@web-1" },
-			want: `jitgate: login "nobody" is not available on web-1`,
+			want: `jitgate: login "nobody" is not available on web-1; use one of: `,
 		},
 		{
 			name: "no target in user",
 			user: func(e *env) string { return e.login },
 			want: "names no target; connect as LOGIN@TARGET",
+		},
+		{
+			name: "target without login",
+			user: func(*env) string { return "web-1" },
+			want: `jitgate: the SSH user "web-1" is a target but names no login; connect as LOGIN@web-1, for example `,
 		},
 		{
 			name: "invalid duration",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -198,17 +199,57 @@ func (c *conn) openUpstream(h holdIO, d requestDetails) (*upstream, error) {
 
 // checkRoute returns the target the SSH user names, or a rejection.
 func (c *conn) checkRoute() (*configs.SSHTarget, error) {
+	cfg := c.srv.opts.Config
 	if c.routeErr != nil {
+		// A user that is a target's name lacks only the login.
+		if user := c.sc.User(); !strings.Contains(user, "@") {
+			if target := cfg.SSHTarget(user); target != nil {
+				return nil, reject(c.routeErr, "the SSH user %q is a target but names no login; connect as LOGIN@%s%s",
+					user, target.Name, loginExample(target))
+			}
+		}
 		return nil, &rejection{msg: "jitgate: " + c.routeErr.Error(), cause: c.routeErr}
 	}
-	target := c.srv.opts.Config.SSHTarget(c.route.target)
+	target := cfg.SSHTarget(c.route.target)
 	if target == nil {
-		return nil, reject(approval.ErrNotFound, "unknown target %q; connect as LOGIN@TARGET with a target jitgate knows", c.route.target)
+		return nil, reject(approval.ErrNotFound, "unknown target %q; connect as LOGIN@TARGET with one of these targets: %s",
+			c.route.target, nameList(sshTargetNames(cfg)))
 	}
 	if len(target.Logins) > 0 && !slices.Contains(target.Logins, c.route.login) {
-		return nil, reject(approval.ErrOutOfScope, "login %q is not available on %s", c.route.login, target.Name)
+		return nil, reject(approval.ErrOutOfScope, "login %q is not available on %s; use one of: %s",
+			c.route.login, target.Name, nameList(target.Logins))
 	}
 	return target, nil
+}
+
+// maxListedNames caps the names a rejection lists, so a large config
+// does not fill the person's terminal.
+const maxListedNames = 10
+
+// nameList joins names with commas, the first maxListedNames of them.
+func nameList(names []string) string {
+	if len(names) <= maxListedNames {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxListedNames], ", "), len(names)-maxListedNames)
+}
+
+// sshTargetNames returns the names of cfg's SSH targets, in config order.
+func sshTargetNames(cfg *configs.Config) []string {
+	names := make([]string, 0, len(cfg.Targets.SSH))
+	for _, t := range cfg.Targets.SSH {
+		names = append(names, t.Name)
+	}
+	return names
+}
+
+// loginExample returns ", for example LOGIN@TARGET" with target's first
+// listed login, or nothing when the target lists none.
+func loginExample(target *configs.SSHTarget) string {
+	if len(target.Logins) == 0 {
+		return ""
+	}
+	return ", for example " + target.Logins[0] + "@" + target.Name
 }
 
 // findGrant returns the person's active grant for the route, or opens a

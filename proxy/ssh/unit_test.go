@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,26 @@ func TestParseRoute(t *testing.T) {
 				t.Fatalf("parseRoute(%q) = %+v, %v; want %+v", tt.user, got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestNameListCapsLongLists(t *testing.T) {
+	tests := []struct {
+		count int
+		want  string
+	}{
+		{count: 1, want: "t1"},
+		{count: maxListedNames, want: "t1, t2, t3, t4, t5, t6, t7, t8, t9, t10"},
+		{count: maxListedNames + 3, want: "t1, t2, t3, t4, t5, t6, t7, t8, t9, t10 and 3 more"},
+	}
+	for _, tt := range tests {
+		var names []string
+		for i := 1; i <= tt.count; i++ {
+			names = append(names, "t"+strconv.Itoa(i))
+		}
+		if got := nameList(names); got != tt.want {
+			t.Errorf("nameList of %d names = %q, want %q", tt.count, got, tt.want)
+		}
 	}
 }
 
