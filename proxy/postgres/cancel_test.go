@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/jitgate/jitgate/audit"
 	"github.com/jitgate/jitgate/proxy/postgres/wire"
 	"github.com/jitgate/jitgate/store"
@@ -16,6 +18,19 @@ import (
 // sleeping reports how many backends run the given pg_sleep upstream.
 func (e *env) sleeping(query string) string {
 	return e.adminQuery(`SELECT count(*)::text FROM pg_stat_activity WHERE query = $1`, query)
+}
+
+// execSleeping runs the pg_sleep query on conn on a goroutine of its own,
+// waits until a backend runs it, and returns the channel of its result.
+func (e *env) execSleeping(t *testing.T, conn *pgx.Conn, query string) <-chan error {
+	t.Helper()
+	result := make(chan error, 1)
+	go func() {
+		_, err := conn.Exec(context.Background(), query)
+		result <- err
+	}()
+	waitFor(t, 10*time.Second, "pg_sleep running", func() bool { return e.sleeping(query) == "1" })
+	return result
 }
 
 // auditEvents returns the audit events of one type.

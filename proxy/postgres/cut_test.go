@@ -82,12 +82,7 @@ func TestTerminateLeavesRunningStatementToRelay(t *testing.T) {
 	e.grantAccess("readwrite")
 	conn := e.pgxConnect("alice")
 	const q = "select pg_sleep(60)"
-	result := make(chan error, 1)
-	go func() {
-		_, err := conn.Exec(context.Background(), q)
-		result <- err
-	}()
-	waitFor(t, 10*time.Second, "pg_sleep running", func() bool { return e.sleeping(q) == "1" })
+	result := e.execSleeping(t, conn, q)
 	release := e.holdRelays()
 	e.onlyLive().Terminate(session.ReasonRevoked, "jitgate: cut by the test")
 	select {

@@ -91,12 +91,7 @@ func TestQueryLogStatementCutAtWindowEnd(t *testing.T) {
 	g := e.grantAccess("readwrite")
 	conn := e.pgxConnect("alice")
 	const q = "select pg_sleep(60)"
-	result := make(chan error, 1)
-	go func() {
-		_, err := conn.Exec(context.Background(), q)
-		result <- err
-	}()
-	waitFor(t, 10*time.Second, "pg_sleep running", func() bool { return e.sleeping(q) == "1" })
+	result := e.execSleeping(t, conn, q)
 
 	e.fake.Set(g.End)
 	select {

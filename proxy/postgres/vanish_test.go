@@ -49,12 +49,7 @@ func TestVanishServerTerminatesBackend(t *testing.T) {
 	g := e.grantAccess("readwrite")
 	conn := e.pgxConnect("alice")
 	defer conn.Close(context.Background())
-	result := make(chan error, 1)
-	go func() {
-		_, err := conn.Exec(context.Background(), "select pg_sleep(60)")
-		result <- err
-	}()
-	waitFor(t, 10*time.Second, "pg_sleep running", func() bool { return e.sleeping("select pg_sleep(60)") == "1" })
+	result := e.execSleeping(t, conn, "select pg_sleep(60)")
 	e.adminQuery(`SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity WHERE query = 'select pg_sleep(60)'`)
 
 	var err error
