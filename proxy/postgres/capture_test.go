@@ -88,7 +88,7 @@ func TestCaptureOrdersResults(t *testing.T) {
 	}
 }
 
-func TestCaptureAbandonsUnansweredStatements(t *testing.T) {
+func TestCaptureRecordsUnfinishedStatements(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	rec := &memoryRecorder{}
 	c := newCapture(rec, recordings.ParamsOff, nil, clk, func(err error) { t.Fatal(err) })
@@ -118,6 +118,9 @@ func TestCaptureAbandonsUnansweredStatements(t *testing.T) {
 	}
 	if len(rec.events) != len(want) {
 		t.Fatalf("events = %+v, want %d", rec.events, len(want))
+	}
+	if done := rec.events[0]; done.Text != want[0].text || done.Tag != "SELECT 1" {
+		t.Errorf("completed event = %q with tag %q, want %q with SELECT 1", done.Text, done.Tag, want[0].text)
 	}
 	for i, w := range want[1:] {
 		ev := rec.events[i+1]

@@ -16,19 +16,19 @@ import (
 )
 
 type logLine struct {
-	Type      string   `json:"type"`
-	Text      string   `json:"text"`
-	Params    []string `json:"params"`
-	Tag       string   `json:"tag"`
-	Rows      int64    `json:"rows"`
-	ErrorCode string   `json:"error_code"`
-	ErrorMsg  string   `json:"error_message"`
-	Who       string   `json:"who"`
-	Role      string   `json:"role"`
-	Upstream  string   `json:"upstream_role"`
-	Approvers []string `json:"approvers"`
-	Grant     int64    `json:"grant"`
-	Session   int64    `json:"session"`
+	Type         string   `json:"type"`
+	Text         string   `json:"text"`
+	Params       []string `json:"params"`
+	Tag          string   `json:"tag"`
+	Rows         int64    `json:"rows"`
+	ErrorCode    string   `json:"error_code"`
+	ErrorMessage string   `json:"error_message"`
+	Who          string   `json:"who"`
+	Role         string   `json:"role"`
+	Upstream     string   `json:"upstream_role"`
+	Approvers    []string `json:"approvers"`
+	Grant        int64    `json:"grant"`
+	Session      int64    `json:"session"`
 }
 
 // sessionLog runs fn on a connection through jitgate, closes it and
@@ -107,8 +107,8 @@ func TestQueryLogStatementCutAtWindowEnd(t *testing.T) {
 	if l == nil {
 		t.Fatalf("no log line for %q; lines: %+v", q, lines)
 	}
-	if !strings.Contains(l.ErrorMsg, "window-end") {
-		t.Errorf("error_message = %q, want the window end named", l.ErrorMsg)
+	if !strings.Contains(l.ErrorMessage, "window-end") {
+		t.Errorf("error_message = %q, want the window end named", l.ErrorMessage)
 	}
 	if l.Tag != "" {
 		t.Errorf("tag = %q, want none, because the server sent no result", l.Tag)
