@@ -58,6 +58,11 @@ type Pump struct {
 	buf     []byte // idle, a pooled buffer, or a larger one for a long message
 	pooled  *[]byte
 
+	// readFD bound to p, and the outcome of its last raw read.
+	readFn    func(fd uintptr) bool
+	readN     int
+	readErrno syscall.Errno
+
 	// parked, when set by a test, runs each time a pump reading a plain
 	// socket finds no bytes and waits without a buffer.
 	parked func()
@@ -87,6 +92,7 @@ func NewPump(src io.Reader, dst Sink, rules *Rules, inspect Inspector, bufSize i
 	if sc, ok := src.(syscall.Conn); ok && bufSize == DefaultBufferSize {
 		if raw, err := sc.SyscallConn(); err == nil {
 			p.raw = raw
+			p.readFn = p.readFD
 			return p
 		}
 	}
@@ -164,23 +170,27 @@ func (p *Pump) Run() error {
 // the ones net.Conn.Read would make: one that finds nothing, then one
 // after the socket is ready.
 func (p *Pump) readRaw() (int, error) {
-	var n int
-	var errno syscall.Errno
-	err := p.raw.Read(func(fd uintptr) bool {
-		if p.pooled == nil {
-			p.take()
+	p.readN, p.readErrno = 0, 0
+	err := p.raw.Read(p.readFn)
+	return readResult(p.readN, p.readErrno, err)
+}
+
+// readFD is readRaw's callback of RawConn.Read. It is bound once, in
+// NewPump, and leaves its results in the pump, so a read allocates
+// nothing.
+func (p *Pump) readFD(fd uintptr) bool {
+	if p.pooled == nil {
+		p.take()
+	}
+	p.readN, p.readErrno = rawRead(fd, p.buf)
+	if p.readErrno == syscall.EAGAIN {
+		p.release()
+		if p.parked != nil {
+			p.parked()
 		}
-		n, errno = rawRead(fd, p.buf)
-		if errno == syscall.EAGAIN {
-			p.release()
-			if p.parked != nil {
-				p.parked()
-			}
-			return false
-		}
-		return true
-	})
-	return readResult(n, errno, err)
+		return false
+	}
+	return true
 }
 
 // take moves the pump to a pooled buffer of DefaultBufferSize. The pump

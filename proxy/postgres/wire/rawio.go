@@ -41,16 +41,33 @@ func rawIO(trap, fd uintptr, b []byte) (int, syscall.Errno) {
 	}
 }
 
-// socketWriter writes a plain socket through its syscall.RawConn.
+// socketWriter writes a plain socket through its syscall.RawConn. Calls
+// to Write must not overlap: the callback it gives RawConn.Write is bound
+// once and keeps the state of the write in progress in the writer, so a
+// write allocates nothing.
 type socketWriter struct {
-	raw syscall.RawConn
+	raw     syscall.RawConn
+	writeFn func(fd uintptr) bool // writeFD bound to the writer
+
+	// The write in progress: what is left to write, the count written
+	// and the error number that stopped it.
+	b       []byte
+	written int
+	errno   syscall.Errno
+}
+
+func newSocketWriter(raw syscall.RawConn) *socketWriter {
+	w := &socketWriter{raw: raw}
+	w.writeFn = w.writeFD
+	return w
 }
 
 // NewSocketWriter returns a writer of conn that writes a plain socket (a
 // syscall.Conn, such as *net.TCPConn) with raw system calls, and conn
 // itself for any other connection, TLS among them. The writer honours
 // conn's write deadline and returns the same errors for a deadline and a
-// closed connection as conn.Write.
+// closed connection as conn.Write. Unlike conn, the writer takes one call
+// to Write at a time.
 func NewSocketWriter(conn net.Conn) io.Writer {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
@@ -60,29 +77,16 @@ func NewSocketWriter(conn net.Conn) io.Writer {
 	if err != nil {
 		return conn
 	}
-	return &socketWriter{raw: raw}
+	return newSocketWriter(raw)
 }
 
 // Write writes all of b, waiting for the socket to take more when its
 // buffer is full.
 func (w *socketWriter) Write(b []byte) (int, error) {
-	var written int
-	var errno syscall.Errno
-	err := w.raw.Write(func(fd uintptr) bool {
-		for written < len(b) {
-			var n int
-			n, errno = rawWrite(fd, b[written:])
-			switch {
-			case errno == syscall.EAGAIN:
-				errno = 0
-				return false
-			case errno != 0:
-				return true
-			}
-			written += n
-		}
-		return true
-	})
+	w.b, w.written, w.errno = b, 0, 0
+	err := w.raw.Write(w.writeFn)
+	written, errno := w.written, w.errno
+	w.b = nil // keep no reference to the caller's buffer
 	switch {
 	case err != nil:
 		return written, err
@@ -92,6 +96,22 @@ func (w *socketWriter) Write(b []byte) (int, error) {
 	return written, nil
 }
 
+// writeFD is Write's callback of RawConn.Write.
+func (w *socketWriter) writeFD(fd uintptr) bool {
+	for w.written < len(w.b) {
+		n, errno := rawWrite(fd, w.b[w.written:])
+		switch {
+		case errno == syscall.EAGAIN:
+			return false
+		case errno != 0:
+			w.errno = errno
+			return true
+		}
+		w.written += n
+	}
+	return true
+}
+
 // socketConn is a TCP connection whose Read and Write make raw system
 // calls, for a TLS layer above it. crypto/tls reads and writes its
 // connection itself, so without socketConn a TLS leg would make every
@@ -99,12 +119,21 @@ func (w *socketWriter) Write(b []byte) (int, error) {
 type socketConn struct {
 	*net.TCPConn
 	raw    syscall.RawConn
-	writer socketWriter
+	writer *socketWriter
+
+	// readFn is readFD bound to the connection, and the other fields
+	// hold the read in progress. crypto/tls makes one Read at a time.
+	readFn    func(fd uintptr) bool
+	readBuf   []byte
+	readN     int
+	readErrno syscall.Errno
 }
 
 // RawSocket returns conn with raw system calls under Read and Write when
 // conn is a *net.TCPConn, and conn itself otherwise. Deadlines, Close and
-// the other methods are the TCP connection's own.
+// the other methods are the TCP connection's own. Calls to Read must not
+// overlap, nor calls to Write, as in crypto/tls, which holds a lock for
+// each direction.
 func RawSocket(conn net.Conn) net.Conn {
 	tc, ok := conn.(*net.TCPConn)
 	if !ok {
@@ -114,7 +143,9 @@ func RawSocket(conn net.Conn) net.Conn {
 	if err != nil {
 		return conn
 	}
-	return &socketConn{TCPConn: tc, raw: raw, writer: socketWriter{raw: raw}}
+	c := &socketConn{TCPConn: tc, raw: raw, writer: newSocketWriter(raw)}
+	c.readFn = c.readFD
+	return c
 }
 
 // Read reads once into b, waiting for bytes as net.Conn.Read does, and
@@ -123,13 +154,17 @@ func (c *socketConn) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	var n int
-	var errno syscall.Errno
-	err := c.raw.Read(func(fd uintptr) bool {
-		n, errno = rawRead(fd, b)
-		return errno != syscall.EAGAIN
-	})
+	c.readBuf, c.readN, c.readErrno = b, 0, 0
+	err := c.raw.Read(c.readFn)
+	n, errno := c.readN, c.readErrno
+	c.readBuf = nil
 	return readResult(n, errno, err)
+}
+
+// readFD is Read's callback of RawConn.Read.
+func (c *socketConn) readFD(fd uintptr) bool {
+	c.readN, c.readErrno = rawRead(fd, c.readBuf)
+	return c.readErrno != syscall.EAGAIN
 }
 
 // readResult turns the outcome of a raw read (the byte count, the error
