@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"strconv"
 	"sync"
 	"time"
@@ -35,17 +36,31 @@ type capture struct {
 	mu         sync.Mutex
 	statements map[string]string    // prepared statement name to its text
 	portals    map[string]portalRef // portal name to what it runs
-	queue      []*statement         // sent, waiting for results; nil entries mark a Sync
-	failed     bool
+	// queue[qhead:] is what was sent and waits for results, in order.
+	// The slots before qhead are spent, and the array is reused once the
+	// queue is empty, so a session allocates no queue per statement.
+	queue  []statement
+	qhead  int
+	failed bool
+
+	// lastTag is the command tag of the last CommandComplete, reused while
+	// the tags repeat. Only the server pump uses it.
+	lastTag string
 }
+
+// maxKeptQueue is the most queue slots kept once the queue is empty. The
+// larger array of a long pipeline is released.
+const maxKeptQueue = 64
 
 type portalRef struct {
 	text   string
 	params []string
 }
 
-// statement is one Query, Execute or FunctionCall waiting for its result.
+// statement is one Query, Execute or FunctionCall waiting for its result,
+// or a Sync.
 type statement struct {
+	sync   bool // a Sync, which ends a run of extended-protocol statements
 	text   string
 	params []string
 	start  time.Time
@@ -65,7 +80,7 @@ func (c *capture) client(typ byte, body []byte, whole bool) {
 	switch typ {
 	case wire.MsgQuery:
 		text, _ := wire.QueryText(body)
-		c.push(&statement{text: c.redactor.Redact(text), simple: true}, true)
+		c.push(statement{text: c.redactor.Redact(text), simple: true}, true)
 	case wire.MsgParse:
 		m, _ := wire.DecodeParse(body)
 		c.mu.Lock()
@@ -78,12 +93,12 @@ func (c *capture) client(typ byte, body []byte, whole bool) {
 		c.mu.Lock()
 		ref := c.portals[portal]
 		c.mu.Unlock()
-		c.push(&statement{text: ref.text, params: ref.params}, false)
+		c.push(statement{text: ref.text, params: ref.params}, false)
 	case wire.MsgFunctionCall:
-		c.push(&statement{text: functionCallText(body), simple: true}, true)
+		c.push(statement{text: functionCallText(body), simple: true}, true)
 	case wire.MsgSync:
 		c.mu.Lock()
-		c.queue = append(c.queue, nil)
+		c.enqueue(statement{sync: true})
 		c.mu.Unlock()
 	case wire.MsgClose:
 		kind, name, _ := wire.DecodeClose(body)
@@ -138,15 +153,42 @@ func functionCallText(body []byte) string {
 }
 
 // push queues a statement; a Query and a FunctionCall are followed by a
-// ReadyForQuery of their own, which a nil entry marks.
-func (c *capture) push(s *statement, ownSync bool) {
+// Sync of their own.
+func (c *capture) push(s statement, ownSync bool) {
 	s.start = c.clock.Now()
 	c.mu.Lock()
-	c.queue = append(c.queue, s)
+	c.enqueue(s)
 	if ownSync {
-		c.queue = append(c.queue, nil)
+		c.enqueue(statement{sync: true})
 	}
 	c.mu.Unlock()
+}
+
+// enqueue appends s to the queue. When the array is full and at least
+// half of it is spent, it first moves the waiting entries to the front.
+// c.mu must be held.
+func (c *capture) enqueue(s statement) {
+	if len(c.queue) == cap(c.queue) && c.qhead > 0 && c.qhead >= len(c.queue)/2 {
+		n := copy(c.queue, c.queue[c.qhead:])
+		clear(c.queue[n:])
+		c.queue, c.qhead = c.queue[:n], 0
+	}
+	c.queue = append(c.queue, s)
+}
+
+// pop drops the entry at the head of the queue. c.mu must be held.
+func (c *capture) pop() {
+	c.queue[c.qhead] = statement{} // let go of its text and parameters
+	c.qhead++
+	if c.qhead < len(c.queue) {
+		return
+	}
+	c.qhead = 0
+	if cap(c.queue) > maxKeptQueue {
+		c.queue = nil // release the array of a long pipeline
+	} else {
+		c.queue = c.queue[:0]
+	}
 }
 
 // server inspects a message from the server.
@@ -159,8 +201,7 @@ func (c *capture) server(typ byte, body []byte, whole bool) {
 		}
 		c.mu.Unlock()
 	case wire.MsgCommandComplete:
-		tag := wire.CommandTag(body)
-		c.complete(tag, "", "")
+		c.complete(c.tag(body), "", "")
 	case wire.MsgPortalSuspended:
 		c.complete("", "", "")
 	case wire.MsgEmptyQuery:
@@ -173,13 +214,27 @@ func (c *capture) server(typ byte, body []byte, whole bool) {
 	}
 }
 
+// tag returns the command tag of a CommandComplete body. It returns the
+// previous tag's string when the tag repeats, as it does for a repeated
+// query, so that case allocates nothing.
+func (c *capture) tag(body []byte) string {
+	if i := bytes.IndexByte(body, 0); i >= 0 {
+		body = body[:i]
+	}
+	if string(body) != c.lastTag {
+		c.lastTag = string(body)
+	}
+	return c.lastTag
+}
+
 // head returns the statement whose results arrive now, or nil when the
-// queue starts with a Sync. c.mu must be held.
+// queue is empty or starts with a Sync. The pointer is valid while c.mu
+// is held. c.mu must be held.
 func (c *capture) head() *statement {
-	if len(c.queue) == 0 {
+	if c.qhead == len(c.queue) || c.queue[c.qhead].sync {
 		return nil
 	}
-	return c.queue[0]
+	return &c.queue[c.qhead]
 }
 
 // complete records the head statement's result. An extended-protocol
@@ -204,7 +259,7 @@ func (c *capture) complete(tag, code, message string) {
 	if s.simple {
 		s.start, s.rows = now, 0
 	} else {
-		c.queue = c.queue[1:]
+		c.pop()
 	}
 	c.mu.Unlock()
 	c.record(ev)
@@ -214,15 +269,12 @@ func (c *capture) complete(tag, code, message string) {
 // statements the server skipped after an error.
 func (c *capture) ready() {
 	c.mu.Lock()
-	for len(c.queue) > 0 {
-		s := c.queue[0]
-		c.queue = c.queue[1:]
-		if s == nil {
+	for c.qhead < len(c.queue) {
+		sync := c.queue[c.qhead].sync
+		c.pop()
+		if sync {
 			break
 		}
-	}
-	if len(c.queue) == 0 {
-		c.queue = nil // release the backing array after a long pipeline
 	}
 	c.mu.Unlock()
 }
@@ -233,14 +285,14 @@ func (c *capture) ready() {
 // and its message names the reason the session ended.
 func (c *capture) abandon(reason session.Reason) {
 	c.mu.Lock()
-	queue := c.queue
-	c.queue = nil
+	queue := c.queue[c.qhead:]
+	c.queue, c.qhead = nil, 0
 	c.mu.Unlock()
 	now := c.clock.Now()
 	msg := "jitgate: no result, because the session ended first (" + string(reason) + ")"
 	for _, s := range queue {
-		if s == nil {
-			continue // a Sync
+		if s.sync {
+			continue
 		}
 		c.record(recordings.QueryEvent{
 			Start: s.start, Duration: now.Sub(s.start), Text: s.text, Params: s.params,

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +148,103 @@ func TestCaptureRecordsUnfinishedStatements(t *testing.T) {
 	c.abandon(session.ReasonRevoked)
 	if len(rec.events) != len(want) {
 		t.Errorf("a second abandon recorded %d more events, want none", len(rec.events)-len(want))
+	}
+}
+
+// discardRecorder counts events and keeps nothing.
+type discardRecorder struct{ n int }
+
+func (d *discardRecorder) Record(recordings.QueryEvent) error {
+	d.n++
+	return nil
+}
+
+// encoded returns the type byte and body of an encoded message.
+func encoded(t *testing.T, msg interface{ Encode([]byte) ([]byte, error) }) (byte, []byte) {
+	t.Helper()
+	b, err := msg.Encode(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b[0], b[5:]
+}
+
+// TestCaptureQueryAllocatesOnlyText checks what a repeated
+// simple query costs the capture: the copy of its text and nothing more.
+// The queue's array is reused, and a repeated command tag reuses its
+// string.
+func TestCaptureQueryAllocatesOnlyText(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's instrumentation allocates")
+	}
+	rec := &discardRecorder{}
+	c := newCapture(rec, recordings.ParamsOff, nil, clock.NewFake(time.Now()), func(err error) { t.Fatal(err) })
+	qt, query := encoded(t, &pgproto3.Query{String: "SELECT abalance FROM pgbench_accounts WHERE aid = 7;"})
+	rt, row := encoded(t, &pgproto3.DataRow{Values: [][]byte{[]byte("0")}})
+	ct, complete := encoded(t, &pgproto3.CommandComplete{CommandTag: []byte("SELECT 1")})
+	zt, ready := encoded(t, &pgproto3.ReadyForQuery{TxStatus: 'I'})
+	allocs := testing.AllocsPerRun(100, func() {
+		c.client(qt, query, true)
+		c.server(rt, row, true)
+		c.server(ct, complete, true)
+		c.server(zt, ready, true)
+	})
+	if allocs > 1 {
+		t.Errorf("a repeated simple query allocates %.1f times in the capture, want at most 1, for its text", allocs)
+	}
+	if rec.n < 100 {
+		t.Errorf("recorded %d events, want one per query", rec.n)
+	}
+}
+
+// TestCaptureStreamingPipeline keeps a pipeline of extended-protocol
+// statements streaming with eight of them always waiting for results, so
+// the queue never empties. Every result must go to its own statement,
+// in order, and the queue's array must stay small.
+func TestCaptureStreamingPipeline(t *testing.T) {
+	rec := &memoryRecorder{}
+	c := newCapture(rec, recordings.ParamsOff, nil, clock.NewFake(time.Now()), func(err error) { t.Fatal(err) })
+	const total, lag = 5000, 8
+
+	send := func(i int) {
+		feed(t, c.client, &pgproto3.Parse{Query: fmt.Sprintf("select %d", i)})
+		feed(t, c.client, &pgproto3.Bind{})
+		feed(t, c.client, &pgproto3.Execute{})
+		if i%100 == 99 {
+			feed(t, c.client, &pgproto3.Sync{})
+		}
+	}
+	answer := func(i int) {
+		feed(t, c.server, &pgproto3.CommandComplete{CommandTag: []byte(fmt.Sprintf("SELECT %d", i))})
+		if i%100 == 99 {
+			feed(t, c.server, &pgproto3.ReadyForQuery{TxStatus: 'I'})
+		}
+	}
+
+	maxCap := 0
+	for i := range total {
+		send(i)
+		if i >= lag {
+			answer(i - lag)
+		}
+		maxCap = max(maxCap, cap(c.queue))
+	}
+	for i := total - lag; i < total; i++ {
+		answer(i)
+	}
+
+	if len(rec.events) != total {
+		t.Fatalf("recorded %d events, want %d", len(rec.events), total)
+	}
+	for i, ev := range rec.events {
+		if want := fmt.Sprintf("select %d", i); ev.Text != want || ev.Rows != int64(i) {
+			t.Fatalf("event %d = %q with %d rows, want %q with %d", i, ev.Text, ev.Rows, want, i)
+		}
+	}
+	if maxCap > 64 {
+		t.Errorf("the queue's array grew to %d slots with at most %d statements waiting, want it reused", maxCap, lag+2)
+	}
+	if n := len(c.queue) - c.qhead; n != 0 {
+		t.Errorf("queue after the last ReadyForQuery holds %d entries, want none", n)
 	}
 }
