@@ -19,7 +19,7 @@ const (
 )
 
 // logWriter batches the writes of a query log in memory. A timer writes
-// what is waiting after the delay, so an idle session holds no buffer.
+// what is waiting after the delay, and an idle session holds no buffer.
 // Errors are sticky: after the first failed write, every call returns it.
 type logWriter struct {
 	dst     io.Writer
@@ -98,16 +98,25 @@ func (w *logWriter) Close() error {
 	return err
 }
 
-// timed runs on the timer: it writes the batch and drops the buffer.
+// timed runs on the timer and writes the batch. After a batch it keeps
+// the buffer for the writes still coming, and runs once more after the
+// delay. When it finds nothing to write, the session has gone quiet and
+// it drops the buffer. A busy session so reuses one buffer rather than
+// allocating one per batch, and a quiet one holds none after two delays.
 func (w *logWriter) timed() {
 	w.mu.Lock()
 	if w.err != nil {
 		w.mu.Unlock()
 		return
 	}
-	w.armed = false
+	wrote := len(w.buf) > 0
 	err := w.writeLocked()
-	w.buf = nil
+	if wrote && err == nil && cap(w.buf) <= queryLogKeepBytes {
+		w.timer.Reset(w.delay) // still armed
+	} else {
+		w.armed = false
+		w.buf = nil
+	}
 	onError := w.onError
 	w.mu.Unlock()
 	if err != nil && onError != nil {

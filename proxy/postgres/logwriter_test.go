@@ -79,11 +79,55 @@ func TestLogWriterFlushesAfterDelay(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+	// With no more writes, the next timed run finds nothing and drops
+	// the buffer.
+	for {
+		w.mu.Lock()
+		kept := cap(w.buf)
+		w.mu.Unlock()
+		if kept == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("buffer of %d bytes still kept 5 s after the last write, want none", kept)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestLogWriterKeepsBufferWhileBusy runs the timer's function by hand: a
+// timed write keeps the buffer for the next batch and stays armed, and a
+// timed run with nothing to write drops the buffer.
+func TestLogWriterKeepsBufferWhileBusy(t *testing.T) {
+	dst := &lockedBuffer{}
+	w := newLogWriter(dst, time.Hour, 1<<20)
+	defer w.Close()
+	w.Write([]byte("one\n"))
+	w.timed()
 	w.mu.Lock()
-	kept := cap(w.buf)
+	bufCap, armed := cap(w.buf), w.armed
 	w.mu.Unlock()
-	if kept != 0 {
-		t.Errorf("buffer of %d bytes kept after the timed write, want none", kept)
+	if bufCap == 0 || !armed {
+		t.Fatalf("after a timed write: buffer of %d bytes, armed %v; want the buffer kept and the timer armed", bufCap, armed)
+	}
+	w.Write([]byte("two\n"))
+	w.timed()
+	if got, writes := dst.snapshot(); got != "one\ntwo\n" || writes != 2 {
+		t.Fatalf("file = %q in %d writes, want both lines in 2", got, writes)
+	}
+	w.timed() // nothing was written since
+	w.mu.Lock()
+	bufCap, armed = cap(w.buf), w.armed
+	w.mu.Unlock()
+	if bufCap != 0 || armed {
+		t.Fatalf("after a quiet delay: buffer of %d bytes, armed %v; want no buffer and no timer", bufCap, armed)
+	}
+	w.Write([]byte("three\n"))
+	w.mu.Lock()
+	armed = w.armed
+	w.mu.Unlock()
+	if !armed {
+		t.Error("a write after the quiet delay did not arm the timer")
 	}
 }
 
