@@ -35,24 +35,30 @@ func (h *harness) withProfile(w workload, dir string) workload {
 			return run(ctx, path)
 		}
 		done = true
-		saved := make(chan error, 1)
+		saved := make(chan error, 2)
 		file := filepath.Join(dir, slug(w.name)+".pprof")
-		go func() { saved <- fetchProfile(ctx, h.jg.pprofPort, seconds, file) }()
+		allocs := filepath.Join(dir, slug(w.name)+".allocs.pprof")
+		go func() { saved <- fetchProfile(ctx, h.jg.pprofPort, "profile", seconds, file) }()
+		go func() { saved <- fetchProfile(ctx, h.jg.pprofPort, "allocs", seconds, allocs) }()
 		m, err := run(ctx, path)
-		if perr := <-saved; perr != nil {
-			h.log.Warn("CPU profile not saved", "workload", w.name, "err", perr)
-		} else {
-			h.log.Info("CPU profile saved", "workload", w.name, "file", file)
+		for range 2 {
+			if perr := <-saved; perr != nil {
+				h.log.Warn("profile not saved", "workload", w.name, "err", perr)
+			}
 		}
+		h.log.Info("CPU and allocation profiles saved", "workload", w.name, "cpu", file, "allocs", allocs)
 		return m, err
 	}
 	return w
 }
 
-func fetchProfile(ctx context.Context, port, seconds int, file string) error {
+// fetchProfile saves the named profile of the profiled jitgate over the
+// next seconds to file: "profile" for CPU time, or "allocs" for the
+// allocations made in that time.
+func fetchProfile(ctx context.Context, port int, name string, seconds int, file string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(seconds)*time.Second+time.Minute)
 	defer cancel()
-	return fetchURL(ctx, fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", port, seconds), file)
+	return fetchURL(ctx, fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s?seconds=%d", port, name, seconds), file)
 }
 
 // fetchURL saves the body of GET url to file. ctx bounds the call.
