@@ -270,9 +270,9 @@ func (c *capture) complete(tag, code, message string) {
 func (c *capture) ready() {
 	c.mu.Lock()
 	for c.qhead < len(c.queue) {
-		sync := c.queue[c.qhead].sync
+		endsRun := c.queue[c.qhead].sync
 		c.pop()
-		if sync {
+		if endsRun {
 			break
 		}
 	}
