@@ -5,16 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"maps"
 	"net"
 	"regexp"
-	"runtime"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -361,115 +356,6 @@ type closeTimes struct {
 	// client, apart from how long the client then takes to close. It is empty when no
 	// reading finished before the end.
 	reached map[int]time.Time
-}
-
-// watchSockets waits until just before end, then reads the kernel's TCP
-// table every upstreamPollPause until every socket of conns has left
-// ESTABLISHED on both legs. Each reading is one dump of the table, for
-// both legs at once. The target's socket (the backend's, or sshd's) leaves
-// it when jitgate's FIN reaches the target, and the client's when
-// jitgate's FIN reaches the client or, for SSH, when the client closes.
-// Each reading also counts the bytes each client socket has received,
-// for closeTimes.reached.
-// Reading the table rather than waiting for the harness's own readers
-// keeps the Postgres client times free of the harness's scheduling. An
-// SSH client's close is the harness's own, so its time includes that.
-//
-// watchSockets locks its goroutine's thread and raises it while it reads,
-// and lowers it before it unlocks it. Call it on a goroutine of its own,
-// never on one that starts processes meanwhile, which would inherit the
-// priority.
-func watchSockets(ctx context.Context, targetHost string, targetPort, proxyPort int, conns []*heldConn, end time.Time) (closeTimes, error) {
-	select {
-	case <-time.After(time.Until(end.Add(-100 * time.Millisecond))):
-	case <-ctx.Done():
-		return closeTimes{}, ctx.Err()
-	}
-	// The backends that jitgate's closes wake take both cores while they
-	// exit, and a reader that waits for the CPU behind them would note
-	// each close late. Running this reader on a thread of its own at
-	// real-time priority, where the harness may, keeps its readings close
-	// to the instant the kernel saw each close. jitgate's threads run at
-	// the same priority during a window-end pass, where they may, so
-	// neither preempts the other, and a reading can wait for a jitgate
-	// thread on the same CPU to block. A reading of the IPv4 table took
-	// about 1 ms here before it also requested each socket's tcp_info, so
-	// with the pause the reader takes about a third of one core.
-	//
-	// The thread must not end with the goroutine: the harness starts
-	// PostgreSQL, sshd and jitgate with a parent-death signal, which
-	// Linux sends when the thread that started the child ends, and this
-	// thread may be that one. So it goes back to the normal priority and
-	// is unlocked. Only when lowering fails does it stay locked, and end.
-	runtime.LockOSThread()
-	if err := raiseThreadPriority(); err != nil {
-		slog.Debug("the socket reader runs at the default priority", "err", err)
-	}
-	defer func() {
-		if err := lowerThreadPriority(); err != nil {
-			slog.Warn("lowering the socket reader's thread failed, so the thread ends, and with it any server this thread started", "err", err)
-			return
-		}
-		runtime.UnlockOSThread()
-	}()
-
-	table, err := openTCPTable(mayUseIPv6(targetHost, conns), true)
-	if err != nil {
-		return closeTimes{}, err
-	}
-	defer table.close()
-	t := closeTimes{upstream: map[int]time.Time{}, client: map[int]time.Time{}, reached: map[int]time.Time{}}
-	upstreamOpen, clientOpen := map[int]bool{}, map[int]bool{}
-	// received is each client socket's count in the current reading, and
-	// before its count in the last reading that finished before the end.
-	received, before := map[int]uint64{}, map[int]uint64{}
-	deadline := end.Add(closeWait)
-	for len(t.upstream) < len(conns) || len(t.client) < len(conns) {
-		if time.Now().After(deadline) {
-			return closeTimes{}, fmt.Errorf("%d upstream and %d client sockets still open %v after the window end",
-				len(conns)-len(t.upstream), len(conns)-len(t.client), closeWait)
-		}
-		clear(upstreamOpen)
-		clear(clientOpen)
-		clear(received)
-		err := table.scan(func(s tcpSocket) {
-			switch {
-			case s.local == targetPort:
-				upstreamOpen[s.remote] = true
-			case s.remote == proxyPort:
-				clientOpen[s.local] = true
-				if s.hasBytes {
-					received[s.local] = s.bytesReceived
-				}
-			}
-		})
-		if err != nil {
-			return closeTimes{}, err
-		}
-		now := time.Now()
-		afterEnd := !now.Before(end)
-		if !afterEnd {
-			maps.Copy(before, received)
-		}
-		for _, c := range conns {
-			if _, seen := t.upstream[c.upstreamPort]; !seen && !upstreamOpen[c.upstreamPort] {
-				t.upstream[c.upstreamPort] = now
-			}
-			if _, seen := t.client[c.clientPort]; !seen && !clientOpen[c.clientPort] {
-				t.client[c.clientPort] = now
-			}
-			n, counted := before[c.clientPort]
-			if _, seen := t.reached[c.clientPort]; afterEnd && !seen && bytesArrived(n, counted, received[c.clientPort], clientOpen[c.clientPort]) {
-				t.reached[c.clientPort] = now
-			}
-		}
-		// The pause sleeps in the kernel, because a Go timer would wake
-		// this thread only once a thread at the default priority ran the
-		// timer. It is a raw call, so the thread keeps its P (see rawSend).
-		pause := syscall.NsecToTimespec(int64(upstreamPollPause))
-		_, _, _ = syscall.RawSyscall(syscall.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&pause)), 0, 0)
-	}
-	return t, nil
 }
 
 // bytesArrived reports whether a reading after the end shows that bytes

@@ -104,14 +104,8 @@ func (h *harness) runSSHWindowEnd(ctx context.Context, path string) (measurement
 		return measurement{}, fmt.Errorf("opening %d SSH sessions took past the window end; raise sshWindowPerConn", n)
 	}
 
-	var sockets closeTimes
-	watched := make(chan error, 1)
-	go func() { // see watchSockets for why it runs on a goroutine of its own
-		var err error
-		sockets, err = watchSockets(ctx, sshdHost, h.t.sshd.Port, h.setup.ports.ssh, conns, grant.End)
-		watched <- err
-	}()
-	if err := <-watched; err != nil {
+	sockets, err := watchSockets(ctx, sshdHost, h.t.sshd.Port, h.setup.ports.ssh, conns, grant.End)
+	if err != nil {
 		return measurement{}, err
 	}
 	m, sides, err := closeSamples(conns, sockets, grant.End)

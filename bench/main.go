@@ -51,6 +51,9 @@ func main() {
 		case profiledSubcommand:
 			exitOn(profiledMain(os.Args[2:]))
 			return
+		case socketWatchSubcommand:
+			exitOn(socketWatchMain())
+			return
 		}
 	}
 

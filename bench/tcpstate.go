@@ -177,31 +177,6 @@ func bytesReceived(attrs []byte) (uint64, bool) {
 	return 0, false
 }
 
-// readerNice is the nice value of the thread that reads the TCP table
-// when it may not run at real-time priority.
+// readerNice is the nice value of the socket reader's threads when they
+// may not run at real-time priority.
 const readerNice = -15
-
-// raiseThreadPriority moves the calling thread to SCHED_FIFO at priority
-// 1, the priority of jitgate's window-end pass, or failing that sets its
-// nice value to readerNice. Both need CAP_SYS_NICE; the first also works
-// with an RLIMIT_RTPRIO of 1. On Linux, setpriority(2) with PRIO_PROCESS
-// and the thread id acts on that one thread.
-func raiseThreadPriority() error {
-	param := struct{ priority int32 }{1}
-	const schedFIFO = 1
-	if _, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, 0, schedFIFO, uintptr(unsafe.Pointer(&param))); errno == 0 {
-		return nil
-	}
-	return syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), readerNice)
-}
-
-// lowerThreadPriority moves the calling thread back to SCHED_OTHER at
-// nice 0, which needs no privilege.
-func lowerThreadPriority() error {
-	param := struct{ priority int32 }{0}
-	const schedOther = 0
-	if _, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, 0, schedOther, uintptr(unsafe.Pointer(&param))); errno != 0 {
-		return errno
-	}
-	return syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), 0)
-}

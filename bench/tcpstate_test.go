@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -230,35 +229,5 @@ func TestBytesArrived(t *testing.T) {
 		if got := bytesArrived(c.before, c.counted, c.now, c.open); got != c.want {
 			t.Errorf("%s: bytesArrived(%d, %v, %d, %v) = %v, want %v", c.name, c.before, c.counted, c.now, c.open, got, c.want)
 		}
-	}
-}
-
-// TestReaderThreadGoesBack checks that the socket reader's thread can go
-// back to the normal priority, so watchSockets can unlock it rather than
-// let it end, which would send the parent-death signal to the servers it
-// started.
-func TestReaderThreadGoesBack(t *testing.T) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if err := raiseThreadPriority(); err != nil {
-		t.Skipf("this process may not raise a thread's priority: %v", err)
-	}
-	if err := lowerThreadPriority(); err != nil {
-		t.Fatal(err)
-	}
-	policy, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_GETSCHEDULER, 0, 0, 0)
-	if errno != 0 {
-		t.Fatal(errno)
-	}
-	if policy != 0 {
-		t.Errorf("policy after lowering = %d, want 0 (SCHED_OTHER)", policy)
-	}
-	nice, err := syscall.Getpriority(syscall.PRIO_PROCESS, syscall.Gettid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// getpriority(2) returns 20 - nice.
-	if nice != 20 {
-		t.Errorf("nice after lowering = %d, want 0", 20-nice)
 	}
 }
