@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/jitgate/jitgate/internal/testenv"
 )
 
 // TestMain lets watchSockets start the test binary as its socket reader,
@@ -24,8 +26,10 @@ func TestMain(m *testing.M) {
 // sends a byte to the client and then both far sides close. Each time the
 // reader returns must fall after that, and within the wait.
 func TestWatchSocketsInChildProcess(t *testing.T) {
-	target, upstream, targetSide := loopbackPair(t)
-	proxy, client, proxySide := loopbackPair(t)
+	upstream, targetSide := testenv.TCPPair(t)
+	client, proxySide := testenv.TCPPair(t)
+	target := targetSide.LocalAddr().(*net.TCPAddr).Port
+	proxy := proxySide.LocalAddr().(*net.TCPAddr).Port
 	conns := []*heldConn{{
 		upstreamPort: upstream.LocalAddr().(*net.TCPAddr).Port,
 		clientPort:   client.LocalAddr().(*net.TCPAddr).Port,
@@ -67,26 +71,4 @@ func TestWatchSocketsInChildProcess(t *testing.T) {
 			t.Errorf("%s at %v after the end, long after the cut", side.name, side.at.Sub(end))
 		}
 	}
-}
-
-// loopbackPair listens on a free loopback port and connects to it. It
-// returns the port, the dialing side and the accepted side.
-func loopbackPair(t *testing.T) (int, net.Conn, net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	dialed, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dialed.Close() })
-	accepted, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { accepted.Close() })
-	return ln.Addr().(*net.TCPAddr).Port, dialed, accepted
 }

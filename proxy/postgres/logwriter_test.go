@@ -83,13 +83,13 @@ func TestLogWriterFlushesAfterDelay(t *testing.T) {
 	// the buffer.
 	for {
 		w.mu.Lock()
-		kept := cap(w.buf)
+		bufCap := cap(w.buf)
 		w.mu.Unlock()
-		if kept == 0 {
+		if bufCap == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("buffer of %d bytes still kept 5 s after the last write, want none", kept)
+			t.Fatalf("buffer of %d bytes still kept 5 s after the last write, want none", bufCap)
 		}
 		time.Sleep(time.Millisecond)
 	}
