@@ -49,13 +49,14 @@ type socketWriter struct {
 	raw     syscall.RawConn
 	writeFn func(fd uintptr) bool // writeFD bound to the writer
 
-	// The write in progress: what is left to write, the count written
-	// and the error number that stopped it.
-	b       []byte
+	// The write in progress: the caller's bytes, the count written and
+	// the error number that stopped it.
+	buf     []byte
 	written int
 	errno   syscall.Errno
 }
 
+// newSocketWriter returns a writer of raw with its callback bound.
 func newSocketWriter(raw syscall.RawConn) *socketWriter {
 	w := &socketWriter{raw: raw}
 	w.writeFn = w.writeFD
@@ -83,10 +84,10 @@ func NewSocketWriter(conn net.Conn) io.Writer {
 // Write writes all of b, waiting for the socket to take more when its
 // buffer is full.
 func (w *socketWriter) Write(b []byte) (int, error) {
-	w.b, w.written, w.errno = b, 0, 0
+	w.buf, w.written, w.errno = b, 0, 0
 	err := w.raw.Write(w.writeFn)
 	written, errno := w.written, w.errno
-	w.b = nil // keep no reference to the caller's buffer
+	w.buf = nil // keep no reference to the caller's buffer
 	switch {
 	case err != nil:
 		return written, err
@@ -98,8 +99,8 @@ func (w *socketWriter) Write(b []byte) (int, error) {
 
 // writeFD is Write's callback of RawConn.Write.
 func (w *socketWriter) writeFD(fd uintptr) bool {
-	for w.written < len(w.b) {
-		n, errno := rawWrite(fd, w.b[w.written:])
+	for w.written < len(w.buf) {
+		n, errno := rawWrite(fd, w.buf[w.written:])
 		switch {
 		case errno == syscall.EAGAIN:
 			return false
