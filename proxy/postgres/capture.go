@@ -48,9 +48,10 @@ type capture struct {
 	lastTag string
 }
 
-// maxKeptQueue is the most queue slots kept once the queue is empty. The
-// larger array of a long pipeline is released.
-const maxKeptQueue = 64
+// maxKeptQueue is the most queue slots kept once the queue is empty, 640
+// bytes: a simple query takes two slots, with its own Sync. The larger
+// array of a pipeline is released, so an idle session keeps little.
+const maxKeptQueue = 8
 
 type portalRef struct {
 	text   string
@@ -60,12 +61,12 @@ type portalRef struct {
 // statement is one Query, Execute or FunctionCall waiting for its result,
 // or a Sync.
 type statement struct {
-	sync   bool // a Sync, which ends a run of extended-protocol statements
 	text   string
 	params []string
 	start  time.Time
-	simple bool // a Query, which may hold several statements and ends at ReadyForQuery
 	rows   int64
+	simple bool // a Query, which may hold several statements and ends at ReadyForQuery
+	sync   bool // a Sync, which ends a run of extended-protocol statements
 }
 
 func newCapture(rec queryRecorder, params string, redactor *recordings.Redactor, clk clock.Clock, onError func(error)) *capture {

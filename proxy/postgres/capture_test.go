@@ -247,4 +247,7 @@ func TestCaptureStreamingPipeline(t *testing.T) {
 	if n := len(c.queue) - c.qhead; n != 0 {
 		t.Errorf("queue after the last ReadyForQuery holds %d entries, want none", n)
 	}
+	if cap(c.queue) > maxKeptQueue {
+		t.Errorf("the empty queue keeps %d slots, want at most %d, so an idle session keeps little", cap(c.queue), maxKeptQueue)
+	}
 }
