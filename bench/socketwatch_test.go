@@ -35,7 +35,10 @@ func TestWatchSocketsInChildProcess(t *testing.T) {
 		clientPort:   client.LocalAddr().(*net.TCPAddr).Port,
 		net:          client,
 	}}
-	end := time.Now().Add(300 * time.Millisecond)
+	// The reader must read once before the end, to count the bytes the
+	// client had then. A test binary built with -race takes a while to
+	// start, so the end leaves it time.
+	end := time.Now().Add(1500 * time.Millisecond)
 	cut := end.Add(50 * time.Millisecond)
 	go func() {
 		time.Sleep(time.Until(cut))
