@@ -74,7 +74,7 @@ func watchSockets(ctx context.Context, targetHost string, targetPort, proxyPort 
 
 	var reply watchReply
 	if err := json.Unmarshal(stdout.Bytes(), &reply); err != nil {
-		return closeTimes{}, fmt.Errorf("socket reader: %v, and its reply %q is not JSON: %w; stderr: %s", runErr, stdout.Bytes(), err, bytes.TrimSpace(stderr.Bytes()))
+		return closeTimes{}, fmt.Errorf("socket reader (exit: %v) wrote a reply that is not JSON, %q: %w; stderr: %s", runErr, stdout.Bytes(), err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	if reply.Error != "" {
 		return closeTimes{}, errors.New(reply.Error)

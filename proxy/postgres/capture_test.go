@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/jitgate/jitgate/internal/clock"
+	"github.com/jitgate/jitgate/internal/testenv"
 	"github.com/jitgate/jitgate/recordings"
 	"github.com/jitgate/jitgate/session"
 )
@@ -174,7 +175,7 @@ func encoded(t *testing.T, msg interface{ Encode([]byte) ([]byte, error) }) (byt
 // The queue's array is reused, and a repeated command tag reuses its
 // string.
 func TestCaptureQueryAllocatesOnlyText(t *testing.T) {
-	if raceEnabled {
+	if testenv.RaceEnabled {
 		t.Skip("the race detector's instrumentation allocates")
 	}
 	rec := &discardRecorder{}

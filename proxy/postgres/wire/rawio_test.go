@@ -161,7 +161,7 @@ func randomBytes(n int, seed uint64) []byte {
 // them runs once or twice per relayed batch, and a callback that captures
 // its results cost two allocations a call.
 func TestRawCallsAllocateNothing(t *testing.T) {
-	if raceEnabled {
+	if testenv.RaceEnabled {
 		t.Skip("the race detector's instrumentation allocates")
 	}
 	client, server := testenv.TCPPair(t)
