@@ -121,9 +121,9 @@ func (h *harness) runSSHWindowEnd(ctx context.Context, path string) (measurement
 // The session then stays idle, with its output discarded. When jitgate
 // closes the session channel, the client closes its connection, as
 // OpenSSH's client does once its last channel is gone, and closed is
-// closed when the connection has ended. An x/crypto client would
-// otherwise keep the connection open, and jitgate waits CloseGrace (2 s)
-// for a client to close before it closes the connection itself.
+// closed when the connection has ended. A client that has not closed
+// within jitgate's CloseWait (20 ms plus two round trips) gets jitgate's
+// FIN, and then closes too.
 func openSSHSession(ctx context.Context, addr string, config *ssh.ClientConfig) (*heldConn, error) {
 	ctx, cancel := context.WithTimeout(ctx, heldTimeout)
 	defer cancel()

@@ -229,10 +229,11 @@ func writeLatencyTable(b *strings.Builder, ws []WorkloadResult) {
 		}
 		med := func(key string) string { return formatNumber(extra[key].Median) }
 		// An SSH client of the workload closes its connection itself once
-		// jitgate has closed its session channel, as OpenSSH's client does.
+		// jitgate has closed its session channel, as OpenSSH's client does,
+		// unless jitgate's FIN comes first.
 		clientSide := "client socket closed (jitgate's FIN arrived)"
 		if strings.HasPrefix(w.Name, "SSH ") {
-			clientSide = "client connection closed (by the client, after jitgate closed its session channel)"
+			clientSide = "client connection closed (by the client after jitgate closed its session channel, or by jitgate's FIN)"
 		}
 		fmt.Fprintf(b, "%s, by side. The %s at p50 %s ms, p99 %s ms. The upstream connection closed at p50 %s ms, p99 %s ms.", w.Name, clientSide,
 			med("client_closed_p50_ms"), med("client_closed_p99_ms"), med("upstream_closed_p50_ms"), med("upstream_closed_p99_ms"))

@@ -42,13 +42,15 @@ type Conn interface {
 
 // FinalWriter is a Conn whose Terminate writes the client's final word on
 // a goroutine of its own, as the SSH front door's does, because the write
-// can wait on the client. FinalWritten is closed once that write has
-// finished or failed, or once there is no client left to write to. After
-// a window-end or revocation pass, the registry keeps the process at
+// can wait on the client. FinalSent is closed once that write has
+// finished or failed and the client's side of the connection has ended
+// after it: the client closed, or the front door sent its FIN. It is
+// also closed once there is no client left to write to. After a
+// window-end or revocation pass, the registry keeps the process at
 // real-time priority until the final words of the sessions it cut are
-// written, at most cutHold (see cutPass).
+// sent, at most cutHold (see cutPass).
 type FinalWriter interface {
-	FinalWritten() <-chan struct{}
+	FinalSent() <-chan struct{}
 }
 
 // Engine is the part of the approval engine the registry uses.

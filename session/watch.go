@@ -94,9 +94,10 @@ func (r *Registry) follow(ctx context.Context, w *grantWatch, version int64) {
 
 // cutHold bounds how long a cut pass keeps jitgate's threads at
 // real-time priority while the final words of the sessions it cut are
-// written (see FinalWriter). For 200 SSH sessions on 2 CPUs shared with
+// sent (see FinalWriter). For 200 SSH sessions on 2 CPUs shared with
 // the target's sshd, the last of them reached the clients 20 to 45 ms
-// after the window end.
+// after the window end, and the front door's FINs followed about 20 ms
+// later.
 const cutHold = 250 * time.Millisecond
 
 // cutPass calls stop for each of lives in turn and returns the sessions
@@ -109,7 +110,7 @@ const cutHold = 250 * time.Millisecond
 // (see FinalWriter), as for Postgres, the pass runs on one raised
 // thread, and nothing else is raised. Otherwise every thread of the
 // process is raised for the pass and until the final words of the
-// sessions it stopped are written, at most cutHold. The goroutines that
+// sessions it stopped are sent, at most cutHold. The goroutines that
 // write them would otherwise wait behind the same processes, or for a P
 // that a thread at the normal priority holds. The threads do not stay
 // raised for longer, because the work that follows, such as closing each
@@ -137,13 +138,13 @@ func (r *Registry) cutPass(lives []*Live, stop func(*Live) bool) []*Live {
 
 	release, _ := r.begin()
 	pass()
-	var written []<-chan struct{}
+	var sent []<-chan struct{}
 	for _, l := range stopped {
 		if l.writesFinalWords() {
-			written = append(written, l.conn.(FinalWriter).FinalWritten())
+			sent = append(sent, l.conn.(FinalWriter).FinalSent())
 		}
 	}
-	if len(written) == 0 {
+	if len(sent) == 0 {
 		release()
 		return stopped
 	}
@@ -151,7 +152,7 @@ func (r *Registry) cutPass(lives []*Live, stop func(*Live) bool) []*Live {
 		defer release()
 		hold := time.NewTimer(r.cutHold)
 		defer hold.Stop()
-		for _, done := range written {
+		for _, done := range sent {
 			select {
 			case <-done:
 			case <-hold.C:

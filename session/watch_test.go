@@ -187,7 +187,7 @@ func (c *policyConn) Terminate(session.Reason, string) {
 	}()
 }
 
-func (c *policyConn) FinalWritten() <-chan struct{} { return c.written }
+func (c *policyConn) FinalSent() <-chan struct{} { return c.written }
 
 // threadPolicy returns the scheduling policy of the calling thread.
 func threadPolicy() int {

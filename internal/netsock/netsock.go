@@ -10,6 +10,9 @@ package netsock
 import (
 	"net"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Shutdown shuts the socket under conn down in both directions, so the
@@ -18,6 +21,32 @@ import (
 func Shutdown(conn net.Conn) bool {
 	raw := socketOf(conn)
 	return raw != nil && raw.Control(rawShutdown) == nil
+}
+
+// CloseWrite shuts down the sending side of the socket under conn, so the
+// peer reads what was written and then EOF, while conn can still read what
+// the peer sends. It reports whether it found a socket.
+func CloseWrite(conn net.Conn) bool {
+	raw := socketOf(conn)
+	return raw != nil && raw.Control(rawCloseWrite) == nil
+}
+
+// RoundTrip returns the kernel's smoothed round-trip time of the TCP
+// connection under conn and the variation of its samples. It reports
+// false when there is no socket or the TCP_INFO query failed.
+func RoundTrip(conn net.Conn) (rtt, rttvar time.Duration, ok bool) {
+	raw := socketOf(conn)
+	if raw == nil {
+		return 0, 0, false
+	}
+	var info *unix.TCPInfo
+	var err error
+	if cerr := raw.Control(func(fd uintptr) {
+		info, err = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+	}); cerr != nil || err != nil {
+		return 0, 0, false
+	}
+	return time.Duration(info.Rtt) * time.Microsecond, time.Duration(info.Rttvar) * time.Microsecond, true
 }
 
 // Cork sets TCP_CORK on the socket under conn, so what is written next is

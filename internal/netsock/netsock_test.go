@@ -77,3 +77,59 @@ func TestCorkHoldsWriteUntilShutdown(t *testing.T) {
 		t.Errorf("the peer read %q and %v after Shutdown, want \"last\" and EOF", got, err)
 	}
 }
+
+func TestCloseWriteSendsFINAndKeepsReading(t *testing.T) {
+	peer, conn := testenv.TCPPair(t)
+	if _, err := conn.Write([]byte("last line")); err != nil {
+		t.Fatal(err)
+	}
+	if !CloseWrite(conn) {
+		t.Fatal("CloseWrite found no socket under a *net.TCPConn")
+	}
+	peer.SetReadDeadline(time.Now().Add(2 * time.Second))
+	got, err := io.ReadAll(peer)
+	if err != nil || string(got) != "last line" {
+		t.Fatalf("the peer read %q and %v, want \"last line\" and EOF", got, err)
+	}
+	if _, err := peer.Write([]byte("bye")); err != nil {
+		t.Fatalf("the peer could not write after jitgate's FIN: %v", err)
+	}
+	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 8)
+	if n, err := conn.Read(buf); err != nil || string(buf[:n]) != "bye" {
+		t.Errorf("conn read %q and %v after CloseWrite, want \"bye\"", buf[:n], err)
+	}
+}
+
+func TestRoundTripOfLoopback(t *testing.T) {
+	peer, conn := testenv.TCPPair(t)
+	// A few exchanges give the kernel round-trip samples.
+	buf := make([]byte, 1)
+	for range 3 {
+		if _, err := conn.Write([]byte("p")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(peer, buf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := peer.Write(buf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(conn, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rtt, rttvar, ok := RoundTrip(conn)
+	if !ok {
+		t.Fatal("RoundTrip found no figures for a *net.TCPConn")
+	}
+	if rtt <= 0 || rtt > time.Second || rttvar > time.Second {
+		t.Errorf("RoundTrip = %v, %v over loopback, want a time above 0 and both under 1s", rtt, rttvar)
+	}
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if _, _, ok := RoundTrip(a); ok {
+		t.Error("RoundTrip reported figures for net.Pipe")
+	}
+}

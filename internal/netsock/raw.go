@@ -12,6 +12,11 @@ func rawShutdown(fd uintptr) {
 	syscall.RawSyscall(syscall.SYS_SHUTDOWN, fd, syscall.SHUT_RDWR, 0)
 }
 
+// rawCloseWrite shuts fd's sending side down with a raw system call.
+func rawCloseWrite(fd uintptr) {
+	syscall.RawSyscall(syscall.SYS_SHUTDOWN, fd, syscall.SHUT_WR, 0)
+}
+
 // rawCork sets TCP_CORK on fd with a raw system call.
 func rawCork(fd uintptr) {
 	on := int32(1)

@@ -9,6 +9,11 @@ func rawShutdown(fd uintptr) {
 	syscall.Shutdown(int(fd), syscall.SHUT_RDWR)
 }
 
+// rawCloseWrite shuts fd's sending side down.
+func rawCloseWrite(fd uintptr) {
+	syscall.Shutdown(int(fd), syscall.SHUT_WR)
+}
+
 // rawCork sets TCP_CORK on fd.
 func rawCork(fd uintptr) {
 	syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_CORK, 1)

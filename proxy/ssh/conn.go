@@ -3,6 +3,7 @@ package sshproxy
 import (
 	"context"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +21,9 @@ var _ session.FinalWriter = (*conn)(nil)
 // so the registry can warn the client and end the connection.
 type conn struct {
 	srv *Server
-	sc  *ssh.ServerConn
+	// nc is the client's TCP connection under sc.
+	nc net.Conn
+	sc *ssh.ServerConn
 	// logp holds the logger; the gate adds the session ids to it.
 	logp   atomic.Pointer[slog.Logger]
 	person string
@@ -33,10 +36,11 @@ type conn struct {
 	cancel context.CancelFunc
 	// closed is closed when the client's TCP connection is gone.
 	closed chan struct{}
-	// finalWritten is closed when Terminate has written the last line of
-	// every session channel, or failed to, or when the client left before
-	// any Terminate.
-	finalWritten chan struct{}
+	// finalSent is closed when Terminate has written the last line of
+	// every session channel, or failed to, and the client has closed or
+	// has been sent jitgate's FIN after them; or when the client left
+	// before any Terminate.
+	finalSent chan struct{}
 	gate         gate
 
 	// channels counts the goroutines that serve channels.
@@ -64,13 +68,14 @@ type sealedRecording struct {
 	pty        bool
 }
 
-func newConn(ctx context.Context, s *Server, sc *ssh.ServerConn, log *slog.Logger) *conn {
+func newConn(ctx context.Context, s *Server, nc net.Conn, sc *ssh.ServerConn, log *slog.Logger) *conn {
 	c := &conn{
 		srv:          s,
+		nc:           nc,
 		sc:           sc,
 		person:       sc.Permissions.Extensions[permPerson],
 		closed:       make(chan struct{}),
-		finalWritten: make(chan struct{}),
+		finalSent: make(chan struct{}),
 		upstreams:    make(chan *upstream, 1),
 		sessions:     map[*sessionChannel]struct{}{},
 	}
@@ -139,7 +144,7 @@ func (c *conn) serve(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request) {
 		// A Terminate from now on returns at once, with no last line
 		// to write.
 		c.terminating = true
-		close(c.finalWritten)
+		close(c.finalSent)
 	}
 	up, live := c.up, c.live
 	c.mu.Unlock()
@@ -313,16 +318,21 @@ func (c *conn) Warn(msg string) {
 	}
 }
 
-// FinalWritten is closed once Terminate has written the last lines, or
+// FinalSent is closed once Terminate has written the last lines and the
+// client has closed or has been sent jitgate's FIN after them, or
 // the client has left. It makes conn a session.FinalWriter.
-func (c *conn) FinalWritten() <-chan struct{} { return c.finalWritten }
+func (c *conn) FinalSent() <-chan struct{} { return c.finalSent }
 
 // Terminate shuts the upstream connection down before it returns, so
 // nothing the client sends after the end reaches the target. Then, on a
 // goroutine of its own, it writes msg as the last line of every session
 // channel and closes the channels without an exit status, because the
-// target sent none. It closes the client connection once the client has
-// closed its side or CloseGrace has passed. An empty msg writes no line.
+// target sent none. An empty msg writes no line. Then it waits for the
+// client to close its side, as OpenSSH's client does once its last
+// channel is gone, for clientCloseWait. A client that has not closed by
+// then gets a FIN after the last lines, so the connection ends on
+// jitgate's side at once, and FinalSent closes. The socket closes once
+// the client has closed too, or CloseGrace has passed.
 //
 // The upstream connection ends first because writing the last line
 // waits while the client's channel window is full. A client that stopped
@@ -370,7 +380,6 @@ func (c *conn) Terminate(reason session.Reason, msg string) {
 		for _, s := range ending {
 			s.terminate(msg)
 		}
-		close(c.finalWritten)
 		// After the last lines, because Close waits until x/crypto's
 		// reader of the target's socket has run, and the client waits
 		// for its last line meanwhile.
@@ -380,12 +389,51 @@ func (c *conn) Terminate(reason session.Reason, msg string) {
 		// Logged here, because the pass should not wait on the log's
 		// writer.
 		c.logger().Info("ending connection", "reason", reason)
-		timer := time.NewTimer(grace)
-		defer timer.Stop()
-		select {
-		case <-c.closed:
-		case <-timer.C:
+		wait := c.clientCloseWait()
+		if c.closedWithin(wait) {
+			close(c.finalSent)
+		} else {
+			// The client reads the last lines, then EOF. OpenSSH may then
+			// print "closed by remote host" after them.
+			netsock.CloseWrite(c.nc)
+			close(c.finalSent)
+			c.closedWithin(grace - wait)
 		}
 		_ = c.sc.Close()
 	}()
+}
+
+// clientCloseWait is how long a terminated connection waits for the
+// client's own close before jitgate sends its FIN: Options.CloseWait plus
+// two round trips, at the kernel's smoothed round-trip time of the
+// client's connection and its variation, and at most CloseGrace. An
+// OpenSSH client closes once its last channel is gone, so a prompt client
+// leaves before the FIN and prints nothing more. A remote one needs the
+// round trips for the last lines to reach it and its close to come back.
+func (c *conn) clientCloseWait() time.Duration {
+	wait := c.srv.opts.CloseWait
+	if rtt, rttvar, ok := netsock.RoundTrip(c.nc); ok {
+		wait += 2 * (rtt + rttvar)
+	}
+	return min(wait, c.srv.opts.CloseGrace)
+}
+
+// closedWithin reports whether the client's connection is gone within d.
+func (c *conn) closedWithin(d time.Duration) bool {
+	if d <= 0 {
+		select {
+		case <-c.closed:
+			return true
+		default:
+			return false
+		}
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-c.closed:
+		return true
+	case <-timer.C:
+		return false
+	}
 }

@@ -3,6 +3,7 @@ package sshproxy
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -84,6 +85,9 @@ type envOptions struct {
 	hostKeys func(sshd []ssh.PublicKey) []ssh.PublicKey
 	// loginGraceTime shortens Options.LoginGraceTime.
 	loginGraceTime time.Duration
+	// closeWait and closeGrace replace Options.CloseWait and the test's
+	// CloseGrace.
+	closeWait, closeGrace time.Duration
 	// targetAddress, when set, replaces the sshd address in the config,
 	// for a relay between jitgate and sshd.
 	targetAddress func(sshdAddr string) string
@@ -319,8 +323,11 @@ func (e *env) start(opts envOptions) {
 		// The default CloseGrace. With 500 ms, one CI run's window-end test
 		// saw ssh exit without the window-end message. The likely cause is
 		// a client slowed by the load that lost its connection before it
-		// wrote the message to its terminal.
-		CloseGrace:     defaultCloseGrace,
+		// wrote the message to its terminal. jitgate then closed the socket
+		// at the end of the grace. It now sends a FIN after the last lines
+		// first (see TestWindowEndFINReachesStoppedOpenSSHClient).
+		CloseGrace:     cmp.Or(opts.closeGrace, defaultCloseGrace),
+		CloseWait:      opts.closeWait,
 		LoginGraceTime: opts.loginGraceTime,
 	})
 	if err != nil {

@@ -28,7 +28,7 @@ const (
 	maxHeldRecordingBytes = 64 << 10
 )
 
-// Default timeouts; Options can override the first three.
+// Default timeouts; Options can override the first four.
 const (
 	// defaultLoginGraceTime bounds the SSH handshake and authentication of
 	// a new connection, as LoginGraceTime does for sshd (default 120s).
@@ -36,8 +36,13 @@ const (
 	// defaultDialTimeout bounds the TCP connect and SSH handshake with the
 	// target.
 	defaultDialTimeout = 20 * time.Second
+	// defaultCloseWait is how long a terminated connection waits for the
+	// client's own close, beyond two round trips, before jitgate's FIN.
+	// An OpenSSH client on the same network closes within a millisecond
+	// or two of reading its session channel's close.
+	defaultCloseWait = 20 * time.Millisecond
 	// defaultCloseGrace is how long a terminated connection waits for the
-	// client to close its channels before the socket is closed.
+	// client to close before the socket is closed.
 	defaultCloseGrace = 2 * time.Second
 	// upstreamGoneWait is how long a channel that the target closed
 	// without an exit status waits to learn whether the whole target

@@ -78,8 +78,13 @@ type Options struct {
 	LoginGraceTime time.Duration
 	// DialTimeout bounds the connection to the target. Default 20s.
 	DialTimeout time.Duration
-	// CloseGrace is how long a terminated connection waits for the client
-	// to close its channels. Default 2s.
+	// CloseWait is how long a terminated connection waits for the
+	// client's own close after the last lines, before jitgate ends its
+	// side with a FIN, plus two round trips of the client's connection.
+	// Default 20ms.
+	CloseWait time.Duration
+	// CloseGrace is the longest a terminated connection waits for the
+	// client's close in all before jitgate closes the socket. Default 2s.
 	CloseGrace time.Duration
 }
 
@@ -114,6 +119,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = defaultDialTimeout
+	}
+	if o.CloseWait <= 0 {
+		o.CloseWait = defaultCloseWait
 	}
 	if o.CloseGrace <= 0 {
 		o.CloseGrace = defaultCloseGrace

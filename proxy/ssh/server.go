@@ -140,7 +140,7 @@ func (s *Server) handle(ctx context.Context, nc net.Conn, handlers *sync.WaitGro
 	if err != nil {
 		return
 	}
-	c := newConn(ctx, s, sc, log)
+	c := newConn(ctx, s, nc, sc, log)
 	if !s.track(c) {
 		_ = sc.Close()
 		return

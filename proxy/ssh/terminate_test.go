@@ -101,8 +101,8 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 	// The last line waits for the client's window, so it is not written
 	// yet, and a window-end pass keeps its raised priority meanwhile.
 	select {
-	case <-c.FinalWritten():
-		t.Error("FinalWritten closed while the last line still waited for the client to read")
+	case <-c.FinalSent():
+		t.Error("FinalSent closed while the last line still waited for the client to read")
 	case <-time.After(100 * time.Millisecond):
 	}
 
@@ -125,9 +125,9 @@ func TestTerminateClosesTargetWhileClientStopsReading(t *testing.T) {
 		t.Errorf("stderr = %q, want the last line %q", stderr.String(), msg)
 	}
 	select {
-	case <-c.FinalWritten():
+	case <-c.FinalSent():
 	case <-time.After(5 * time.Second):
-		t.Error("FinalWritten still open 5s after the client read the last line")
+		t.Error("FinalSent still open 5s after the client read the last line")
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -193,8 +193,8 @@ func TestTerminateShutsTargetDownBeforeReturning(t *testing.T) {
 }
 
 // A client that leaves first leaves no last line to write, and a cut
-// pass that reaches its session waits on FinalWritten, which must close.
-func TestFinalWrittenAfterClientLeft(t *testing.T) {
+// pass that reaches its session waits on FinalSent, which must close.
+func TestFinalSentAfterClientLeft(t *testing.T) {
 	e, client := startRunningSession(t)
 	c := onlyConn(t, e)
 
@@ -206,9 +206,9 @@ func TestFinalWrittenAfterClientLeft(t *testing.T) {
 	}
 	c.Terminate(session.ReasonWindowEnd, "jitgate: the window ended (test)")
 	select {
-	case <-c.FinalWritten():
+	case <-c.FinalSent():
 	case <-time.After(5 * time.Second):
-		t.Error("FinalWritten still open 5s after a Terminate of a connection whose client had left")
+		t.Error("FinalSent still open 5s after a Terminate of a connection whose client had left")
 	}
 }
 

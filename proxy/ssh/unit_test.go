@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/jitgate/jitgate/internal/testenv"
 )
 
 func TestParseRoute(t *testing.T) {
@@ -282,5 +284,32 @@ func TestHostKeysGeneratedOnceAndReloaded(t *testing.T) {
 	}
 	if _, err := loadHostKeys(bad, ""); err == nil || !strings.Contains(err.Error(), bad) {
 		t.Errorf("a broken key file gave %v, want an error naming it", err)
+	}
+}
+
+func TestClientCloseWaitAddsRoundTrips(t *testing.T) {
+	front, _ := testenv.TCPPair(t)
+	pipe, other := net.Pipe()
+	defer pipe.Close()
+	defer other.Close()
+	const wait = 20 * time.Millisecond
+	tests := []struct {
+		name     string
+		nc       net.Conn
+		grace    time.Duration
+		min, max time.Duration
+	}{
+		// Loopback's round trips are microseconds, but they count.
+		{"tcp", front, 2 * time.Second, wait + time.Nanosecond, wait + 100*time.Millisecond},
+		{"no socket", pipe, 2 * time.Second, wait, wait},
+		{"capped by the grace", front, 5 * time.Millisecond, 5 * time.Millisecond, 5 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &conn{srv: &Server{opts: Options{CloseWait: wait, CloseGrace: tt.grace}}, nc: tt.nc}
+			if got := c.clientCloseWait(); got < tt.min || got > tt.max {
+				t.Errorf("clientCloseWait() = %v, want %v to %v", got, tt.min, tt.max)
+			}
+		})
 	}
 }
