@@ -41,7 +41,7 @@ type conn struct {
 	// has been sent jitgate's FIN after them; or when the client left
 	// before any Terminate.
 	finalSent chan struct{}
-	gate         gate
+	gate      gate
 
 	// channels counts the goroutines that serve channels.
 	channels sync.WaitGroup
@@ -70,14 +70,14 @@ type sealedRecording struct {
 
 func newConn(ctx context.Context, s *Server, nc net.Conn, sc *ssh.ServerConn, log *slog.Logger) *conn {
 	c := &conn{
-		srv:          s,
-		nc:           nc,
-		sc:           sc,
-		person:       sc.Permissions.Extensions[permPerson],
-		closed:       make(chan struct{}),
+		srv:       s,
+		nc:        nc,
+		sc:        sc,
+		person:    sc.Permissions.Extensions[permPerson],
+		closed:    make(chan struct{}),
 		finalSent: make(chan struct{}),
-		upstreams:    make(chan *upstream, 1),
-		sessions:     map[*sessionChannel]struct{}{},
+		upstreams: make(chan *upstream, 1),
+		sessions:  map[*sessionChannel]struct{}{},
 	}
 	c.gate.done = make(chan struct{})
 	c.gate.taken = make(chan struct{})
