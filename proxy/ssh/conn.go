@@ -36,10 +36,8 @@ type conn struct {
 	cancel context.CancelFunc
 	// closed is closed when the client's TCP connection is gone.
 	closed chan struct{}
-	// finalSent is closed when Terminate has written the last line of
-	// every session channel, or failed to, and the client has closed or
-	// has been sent jitgate's FIN after them; or when the client left
-	// before any Terminate.
+	// finalSent is closed once Terminate's last lines are followed by the
+	// client's close or jitgate's FIN, or when the client left first.
 	finalSent chan struct{}
 	gate      gate
 
