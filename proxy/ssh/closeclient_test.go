@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // A window end must look to OpenSSH's client like any end of session: the
@@ -69,7 +71,7 @@ func TestWindowEndEndsOpenSSHSessionsCleanly(t *testing.T) {
 // the last lines once CloseWait has passed. When the client runs again it
 // reads the last lines before the EOF, so it still prints the window-end
 // line and exits 255.
-func TestWindowEndFINReachesStoppedOpenSSHClient(t *testing.T) {
+func TestWindowEndFINReachesStoppedClient(t *testing.T) {
 	e := newEnv(t, envOptions{closeGrace: 30 * time.Second})
 	grant := e.grant()
 	var stderr syncBuffer
@@ -115,22 +117,10 @@ func TestWindowEndFINReachesStoppedOpenSSHClient(t *testing.T) {
 // An x/crypto client does not close its connection when its last channel
 // closes, so it shows the FIN on its own: the connection ends long before
 // the CloseGrace of 30 s, after the last line arrived.
-func TestWindowEndFINReachesGoClientThatStaysConnected(t *testing.T) {
+func TestWindowEndFINEndsGoClient(t *testing.T) {
 	e := newEnv(t, envOptions{closeGrace: 30 * time.Second})
 	grant := e.grant()
-	client := e.dialProxy(e.user())
-	sess, err := client.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncBuffer
-	sess.Stderr = &stderr
-	if _, err := sess.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := sess.Start("cat"); err != nil {
-		t.Fatal(err)
-	}
+	client, sess, stderr := startGoCat(t, e)
 
 	e.fake.Advance(grant.End.Sub(e.fake.Now()) + time.Second)
 	ended := make(chan error, 1)
@@ -146,6 +136,27 @@ func TestWindowEndFINReachesGoClientThatStaysConnected(t *testing.T) {
 	}
 }
 
+// startGoCat opens an x/crypto session through the front door that runs
+// cat with its stdin open, and returns the client, the session and the
+// session's stderr.
+func startGoCat(t *testing.T, e *env) (*ssh.Client, *ssh.Session, *syncBuffer) {
+	t.Helper()
+	client := e.dialProxy(e.user())
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &syncBuffer{}
+	sess.Stderr = stderr
+	if _, err := sess.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Start("cat"); err != nil {
+		t.Fatal(err)
+	}
+	return client, sess, stderr
+}
+
 // A window-end pass keeps its raised priority until FinalSent, so the
 // FIN that follows the last line must come before it, or the FIN would
 // wait at the normal priority behind whatever the cut woke. Here the FIN
@@ -155,19 +166,7 @@ func TestFinalSentWaitsForFIN(t *testing.T) {
 	const closeWait = 5 * time.Second
 	e := newEnv(t, envOptions{closeWait: closeWait, closeGrace: 30 * time.Second})
 	grant := e.grant()
-	client := e.dialProxy(e.user())
-	sess, err := client.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncBuffer
-	sess.Stderr = &stderr
-	if _, err := sess.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := sess.Start("cat"); err != nil {
-		t.Fatal(err)
-	}
+	client, _, stderr := startGoCat(t, e)
 	c := onlyConn(t, e)
 
 	e.fake.Advance(grant.End.Sub(e.fake.Now()) + time.Second)

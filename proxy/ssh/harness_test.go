@@ -325,7 +325,7 @@ func (e *env) start(opts envOptions) {
 		// a client slowed by the load that lost its connection before it
 		// wrote the message to its terminal. jitgate then closed the socket
 		// at the end of the grace. It now sends a FIN after the last lines
-		// first (see TestWindowEndFINReachesStoppedOpenSSHClient).
+		// first (see TestWindowEndFINReachesStoppedClient).
 		CloseGrace:     cmp.Or(opts.closeGrace, defaultCloseGrace),
 		CloseWait:      opts.closeWait,
 		LoginGraceTime: opts.loginGraceTime,
