@@ -32,21 +32,21 @@ func CloseWrite(conn net.Conn) bool {
 }
 
 // RoundTrip returns the kernel's smoothed round-trip time of the TCP
-// connection under conn and the variation of its samples. It reports
-// false when there is no socket or the TCP_INFO query failed.
-func RoundTrip(conn net.Conn) (rtt, rttvar time.Duration, ok bool) {
+// connection under conn. It reports false when there is no socket or the
+// TCP_INFO query failed.
+func RoundTrip(conn net.Conn) (time.Duration, bool) {
 	raw := socketOf(conn)
 	if raw == nil {
-		return 0, 0, false
+		return 0, false
 	}
 	var info *unix.TCPInfo
 	var err error
 	if cerr := raw.Control(func(fd uintptr) {
 		info, err = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
 	}); cerr != nil || err != nil {
-		return 0, 0, false
+		return 0, false
 	}
-	return time.Duration(info.Rtt) * time.Microsecond, time.Duration(info.Rttvar) * time.Microsecond, true
+	return time.Duration(info.Rtt) * time.Microsecond, true
 }
 
 // Cork sets TCP_CORK on the socket under conn, so what is written next is

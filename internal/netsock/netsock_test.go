@@ -119,17 +119,17 @@ func TestRoundTripOfLoopback(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rtt, rttvar, ok := RoundTrip(conn)
+	rtt, ok := RoundTrip(conn)
 	if !ok {
-		t.Fatal("RoundTrip found no figures for a *net.TCPConn")
+		t.Fatal("RoundTrip found no figure for a *net.TCPConn")
 	}
-	if rtt <= 0 || rtt > time.Second || rttvar > time.Second {
-		t.Errorf("RoundTrip = %v, %v over loopback, want a time above 0 and both under 1s", rtt, rttvar)
+	if rtt <= 0 || rtt > time.Second {
+		t.Errorf("RoundTrip = %v over loopback, want above 0 and under 1s", rtt)
 	}
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	if _, _, ok := RoundTrip(a); ok {
-		t.Error("RoundTrip reported figures for net.Pipe")
+	if _, ok := RoundTrip(a); ok {
+		t.Error("RoundTrip reported a figure for net.Pipe")
 	}
 }
