@@ -96,7 +96,7 @@ func (r *Registry) follow(ctx context.Context, w *grantWatch, version int64) {
 // real-time priority while the final words of the sessions it cut are
 // sent (see FinalWriter). For 200 SSH sessions on 2 CPUs shared with
 // the target's sshd, the last of them reached the clients 20 to 45 ms
-// after the window end, and the front door's FINs followed about 20 ms
+// after the window end, and the front door's FINs followed 20 to 40 ms
 // later.
 const cutHold = 250 * time.Millisecond
 

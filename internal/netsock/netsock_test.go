@@ -92,7 +92,7 @@ func TestCloseWriteSendsFINAndKeepsReading(t *testing.T) {
 		t.Fatalf("the peer read %q and %v, want \"last line\" and EOF", got, err)
 	}
 	if _, err := peer.Write([]byte("bye")); err != nil {
-		t.Fatalf("the peer could not write after jitgate's FIN: %v", err)
+		t.Fatalf("the peer's write after CloseWrite failed: %v", err)
 	}
 	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
 	buf := make([]byte, 8)

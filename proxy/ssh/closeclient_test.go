@@ -115,8 +115,8 @@ func TestWindowEndFINReachesStoppedClient(t *testing.T) {
 }
 
 // An x/crypto client does not close its connection when its last channel
-// closes, so it shows the FIN on its own: the connection ends long before
-// the CloseGrace of 30 s, after the last line arrived.
+// closes, so only jitgate's FIN ends it. That must come long before the
+// CloseGrace of 30 s, and after the last line.
 func TestWindowEndFINEndsGoClient(t *testing.T) {
 	e := newEnv(t, envOptions{closeGrace: 30 * time.Second})
 	grant := e.grant()

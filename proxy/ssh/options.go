@@ -79,12 +79,11 @@ type Options struct {
 	// DialTimeout bounds the connection to the target. Default 20s.
 	DialTimeout time.Duration
 	// CloseWait is how long a terminated connection waits for the
-	// client's own close after the last lines, before jitgate ends its
-	// side with a FIN, plus two round trips of the client's connection.
-	// Default 20ms.
+	// client's own close after the last lines before it sends a FIN. Two
+	// round trips of the client's connection are added. Default 20ms.
 	CloseWait time.Duration
-	// CloseGrace is the longest a terminated connection waits for the
-	// client's close in all before jitgate closes the socket. Default 2s.
+	// CloseGrace bounds the whole wait for the client's close after the
+	// last lines, after which the socket closes. Default 2s.
 	CloseGrace time.Duration
 }
 

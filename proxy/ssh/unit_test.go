@@ -299,7 +299,7 @@ func TestClientCloseWaitAddsRoundTrips(t *testing.T) {
 		grace    time.Duration
 		min, max time.Duration
 	}{
-		// Loopback's round trips are microseconds, but they count.
+		// Loopback's round trips are short, but they count.
 		{"tcp", front, 2 * time.Second, wait + time.Nanosecond, wait + 100*time.Millisecond},
 		{"no socket", pipe, 2 * time.Second, wait, wait},
 		{"capped by the grace", front, 5 * time.Millisecond, 5 * time.Millisecond, 5 * time.Millisecond},
