@@ -5,6 +5,9 @@
 // goroutine and leave the pass waiting for it. Close is no substitute: it
 // waits until a goroutine parked in a read of the socket has run and let
 // go of it.
+//
+// RoundTrip, which reads the socket's round-trip time, is the exception:
+// it makes an ordinary system call, because nothing calls it in a pass.
 package netsock
 
 import (

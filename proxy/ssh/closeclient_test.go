@@ -123,11 +123,7 @@ func TestWindowEndFINEndsGoClient(t *testing.T) {
 	client, sess, stderr := startGoCat(t, e)
 
 	e.fake.Advance(grant.End.Sub(e.fake.Now()) + time.Second)
-	ended := make(chan error, 1)
-	go func() { ended <- client.Wait() }()
-	select {
-	case <-ended:
-	case <-time.After(10 * time.Second):
+	if !endsWithin(client, 10*time.Second) {
 		t.Fatal("the connection is still open 10s after the window end; want jitgate's FIN after CloseWait")
 	}
 	_ = sess.Wait()
@@ -189,12 +185,20 @@ func TestFinalSentWaitsForFIN(t *testing.T) {
 	case <-time.After(closeWait + 10*time.Second):
 		t.Fatalf("FinalSent still open %v after the window end", closeWait+10*time.Second)
 	}
-	closed := make(chan error, 1)
-	go func() { closed <- client.Wait() }()
-	select {
-	case <-closed:
-	case <-time.After(10 * time.Second):
+	if !endsWithin(client, 10*time.Second) {
 		t.Error("the connection is still open 10s after FinalSent; want jitgate's FIN before it")
+	}
+}
+
+// endsWithin reports whether client's connection ends within d.
+func endsWithin(client *ssh.Client, d time.Duration) bool {
+	ended := make(chan error, 1)
+	go func() { ended <- client.Wait() }()
+	select {
+	case <-ended:
+		return true
+	case <-time.After(d):
+		return false
 	}
 }
 
