@@ -87,7 +87,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.jitgateBin, "jitgate", "bin/jitgate", "jitgate binary that `make build` writes")
 	fs.StringVar(&o.outDir, "out", "", "folder for latest.json, latest.md and tps.svg (default bench/results, -smoke a temporary folder)")
 	fs.StringVar(&o.docsPath, "docs", "", "Markdown page whose generated section is replaced with the results; empty for none (default docs/benchmarks.md for a full run of every group, else none)")
-	fs.BoolVar(&o.pprof, "pprof", false, "run jitgate as a profiled copy of the server and save a CPU profile and an allocation profile of each workload's first jitgate run to OUT/profiles")
+	fs.BoolVar(&o.pprof, "pprof", false, "run jitgate as a profiled copy of the server and save a CPU profile and an allocation profile of each workload's first jitgate run to OUT/profiles; for the memory workloads, heap profiles, memory statistics and goroutines instead")
 	fs.StringVar(&o.render, "render", "", "write latest.md, tps.svg and the docs section from this latest.json without measuring, such as after a change to the report code")
 	fs.BoolVar(&o.keepWork, "keep", false, "keep the working folder with the logs, configs and recordings")
 	fs.BoolVar(&o.verbose, "v", false, "log each server start and stop")

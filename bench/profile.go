@@ -106,23 +106,50 @@ func slug(name string) string {
 	return strings.TrimSuffix(b.String(), "-")
 }
 
-// heapProfiler returns a function that saves a heap profile of the
-// profiled jitgate as <name>.heap.pprof, or nil when path is not jitgate
-// or -pprof is off. Only the first call of the run saves a profile.
+// collectedHeapRounds is how many forced collections run before the
+// memory statistics of the live heap are saved. Each collection may halve
+// a goroutine stack that uses under a quarter of its size, so a few
+// rounds bring the stacks that grew during the logins down to what the
+// idle goroutines use.
+const collectedHeapRounds = 4
+
+// heapProfiler returns a function that saves what the profiled jitgate
+// holds, or nil when path is not jitgate or -pprof is off. Only the first
+// call of the run saves, into the profile folder:
+//   - <name>.heap.pprof: the heap profile as the workload left it;
+//   - <name>.heap.txt: the same as text, ending in the runtime's memory
+//     statistics (HeapInuse and Stack are most of the RSS);
+//   - <name>.goroutines.txt: the goroutines, counted by stack;
+//   - <name>.live.heap.pprof and <name>.live.txt: the heap profile and the
+//     statistics after collectedHeapRounds forced collections, so
+//     HeapAlloc plus Stack there is what the process still needs, without
+//     the collector's headroom.
 func (h *harness) heapProfiler(ctx context.Context, path, name string) func() {
 	if !h.o.pprof || path != pathJitgate || h.jg.pprofPort == 0 || h.heapSaved[name] {
 		return nil
 	}
 	return func() {
 		h.heapSaved[name] = true
-		file := filepath.Join(h.profileDir, name+".heap.pprof")
-		url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/heap", h.jg.pprofPort)
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		if err := fetchURL(ctx, url, file); err != nil {
-			h.log.Warn("heap profile not saved", "file", file, "err", err)
-			return
+		type fetch struct{ query, file string }
+		fetches := []fetch{
+			{"heap", name + ".heap.pprof"},
+			{"heap?debug=1", name + ".heap.txt"},
+			{"goroutine?debug=1", name + ".goroutines.txt"},
 		}
-		h.log.Info("heap profile saved", "file", file)
+		for range collectedHeapRounds {
+			fetches = append(fetches, fetch{"heap?gc=1", name + ".live.heap.pprof"})
+		}
+		fetches = append(fetches, fetch{"heap?debug=1", name + ".live.txt"})
+		for _, f := range fetches {
+			file := filepath.Join(h.profileDir, f.file)
+			url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", h.jg.pprofPort, f.query)
+			if err := fetchURL(ctx, url, file); err != nil {
+				h.log.Warn("profile not saved", "file", file, "err", err)
+				return
+			}
+		}
+		h.log.Info("heap profiles saved", "dir", h.profileDir, "name", name)
 	}
 }
