@@ -17,7 +17,9 @@ import (
 // client's requests in order, one handler per request type. Until the
 // connection passes the gate, requests that the target must see (pty-req,
 // env, x11-req, auth-agent-req) are kept and replayed upstream in the same
-// order before the shell, exec or subsystem request.
+// order before the shell, exec or subsystem request. A second goroutine,
+// relayRequests, queues the client's requests for the worker and handles
+// the target's requests.
 type sessionChannel struct {
 	c      *conn
 	ch     ssh.Channel
@@ -40,6 +42,12 @@ type sessionChannel struct {
 	gateResult chan gateResult
 	upstream   *upstream
 	up         ssh.Channel
+	// attached passes the target channel's requests to relayRequests; the
+	// worker sends on it once, when it attaches the target's channel.
+	attached chan (<-chan *ssh.Request)
+	// workerDone is closed when the worker stops handling requests. After
+	// it, relayRequests stops waiting for a target channel.
+	workerDone chan struct{}
 	// upstreamDone is closed when the target closed its channel and the
 	// client side was finished.
 	upstreamDone chan struct{}
@@ -140,6 +148,7 @@ func (c *conn) serveSession(nc ssh.NewChannel) {
 	s := &sessionChannel{
 		c: c, ch: ch, num: num, log: c.logger().With("channel", num), opened: c.srv.opts.Clock.Now(),
 		runAnswered: make(chan struct{}), claimer: claimer,
+		attached: make(chan (<-chan *ssh.Request), 1), workerDone: make(chan struct{}),
 	}
 	s.stdin = newStdinPump(s)
 	s.rec = newChannelRecorder(c.srv.opts.Clock, s.log)
@@ -158,8 +167,8 @@ func (c *conn) serveSession(nc ssh.NewChannel) {
 		s.attach(u, up, upReqs)
 	}
 
-	queue := make(chan *ssh.Request, maxQueuedRequests)
-	go s.drain(reqs, queue)
+	queue := make(chan *ssh.Request)
+	go s.relayRequests(reqs, queue)
 	s.serve(queue)
 	s.cleanup()
 }
@@ -176,21 +185,74 @@ func rejectLikeTarget(nc ssh.NewChannel, err error, log *slog.Logger) {
 	_ = nc.Reject(ssh.ConnectionFailed, "jitgate: the target did not open the channel")
 }
 
-// drain moves the channel's requests to the worker's queue, so the
-// transport does not wait for the worker. A client that queues more than
-// maxQueuedRequests has the channel closed.
-func (s *sessionChannel) drain(in <-chan *ssh.Request, out chan<- *ssh.Request) {
-	defer close(out)
-	overflowed := false
-	for req := range in {
+// relayRequests is the channel's request goroutine. It moves the
+// client's requests to the worker's queue, so the transport does not wait
+// for the worker, and closes the queue after the client's last request. A
+// client that has more than maxQueuedRequests waiting has the channel
+// closed. Once the worker attaches the target's channel, relayRequests
+// also handles the target's requests (see handleTargetRequest), and when
+// the target closes its channel, it finishes the client's channel from a
+// goroutine of its own (see finishFromTarget). It returns when both sides
+// are done.
+//
+// One goroutine serves both directions because each idle session holds
+// every goroutine it has, with its stack.
+func (s *sessionChannel) relayRequests(client <-chan *ssh.Request, queue chan<- *ssh.Request) {
+	var (
+		waiting    []*ssh.Request
+		target     <-chan *ssh.Request
+		exit       *ssh.Request
+		attached   = s.attached
+		workerDone = s.workerDone
+		overflowed bool
+	)
+	for client != nil || queue != nil || target != nil || attached != nil {
+		var send chan<- *ssh.Request
+		var next *ssh.Request
+		if len(waiting) > 0 {
+			send, next = queue, waiting[0]
+		}
 		select {
-		case out <- req:
-		default:
-			if !overflowed {
+		case req, ok := <-client:
+			switch {
+			case !ok:
+				client = nil
+			case len(waiting) < maxQueuedRequests:
+				waiting = append(waiting, req)
+			case !overflowed:
 				overflowed = true
 				s.log.Warn("client sent too many channel requests without waiting for replies; closing the channel", "max", maxQueuedRequests)
 				_ = s.ch.Close()
 			}
+		case send <- next:
+			waiting[0] = nil
+			waiting = waiting[1:]
+			if len(waiting) == 0 {
+				waiting = nil // drop the array a burst grew
+			}
+		case reqs := <-attached:
+			target, attached = reqs, nil
+		case <-workerDone:
+			// The worker sends on attached before it stops, so a target
+			// channel it attached is already there.
+			workerDone = nil
+			select {
+			case reqs := <-attached:
+				target = reqs
+			default:
+			}
+			attached = nil
+		case req, ok := <-target:
+			if !ok {
+				target = nil
+				go s.finishFromTarget(exit)
+				continue
+			}
+			exit = s.handleTargetRequest(req, exit)
+		}
+		if client == nil && len(waiting) == 0 && queue != nil {
+			close(queue)
+			queue = nil
 		}
 	}
 }

@@ -12,14 +12,16 @@ import (
 )
 
 // attach connects the channel to its channel on the target: output pumps
-// for stdout and stderr, and the relay of the target's requests.
+// for stdout and stderr, and the target's requests to relayRequests. It
+// must run at most once per channel: attached holds one value, so a
+// second call would block.
 func (s *sessionChannel) attach(u *upstream, up ssh.Channel, upReqs <-chan *ssh.Request) {
 	s.upstream, s.up = u, up
 	s.upstreamDone = make(chan struct{})
 	s.outputs.Add(2)
 	go s.pumpOutput(up, s.ch)
 	go s.pumpOutput(up.Stderr(), s.ch.Stderr())
-	go s.relayTargetRequests(upReqs)
+	s.attached <- upReqs
 }
 
 // pumpOutput copies target output to the client and the recording. The
@@ -43,37 +45,41 @@ func (s *sessionChannel) pumpOutput(src io.Reader, dst io.Writer) {
 	})
 }
 
-// relayTargetRequests handles the requests of the target's channel until
-// the target closes it. Then it finishes the client's channel after the
-// last output byte: exit-status or exit-signal exactly as the target sent
-// it (none when it sent none), then EOF and CLOSE.
-func (s *sessionChannel) relayTargetRequests(reqs <-chan *ssh.Request) {
-	defer close(s.upstreamDone)
-	var exit *ssh.Request
-	for req := range reqs {
-		switch req.Type {
-		case sshmsg.RequestExitStatus:
-			if _, err := sshmsg.ParseExitStatus(req.Payload); err != nil {
-				s.log.Warn("the target sent a malformed exit-status; it is not relayed", "err", err)
-				continue
-			}
-			exit = req
-		case sshmsg.RequestExitSignal:
-			if _, err := sshmsg.ParseExitSignal(req.Payload); err != nil {
-				s.log.Warn("the target sent a malformed exit-signal; it is not relayed", "err", err)
-				continue
-			}
-			exit = req
-		case sshmsg.RequestEndOfWrite, sshmsg.RequestXonXoff:
-			_, _ = s.ch.SendRequest(req.Type, false, req.Payload)
-		default:
-			// keepalive@openssh.com from sshd's ClientAliveInterval: any
-			// reply proves the connection is alive.
-			if req.WantReply {
-				_ = req.Reply(false, nil)
-			}
+// handleTargetRequest handles one request of the target's channel and
+// returns the exit status or signal to relay at the end: the last valid
+// one the target sent, or exit when req is neither.
+func (s *sessionChannel) handleTargetRequest(req *ssh.Request, exit *ssh.Request) *ssh.Request {
+	switch req.Type {
+	case sshmsg.RequestExitStatus:
+		if _, err := sshmsg.ParseExitStatus(req.Payload); err != nil {
+			s.log.Warn("the target sent a malformed exit-status; it is not relayed", "err", err)
+			return exit
+		}
+		return req
+	case sshmsg.RequestExitSignal:
+		if _, err := sshmsg.ParseExitSignal(req.Payload); err != nil {
+			s.log.Warn("the target sent a malformed exit-signal; it is not relayed", "err", err)
+			return exit
+		}
+		return req
+	case sshmsg.RequestEndOfWrite, sshmsg.RequestXonXoff:
+		_, _ = s.ch.SendRequest(req.Type, false, req.Payload)
+	default:
+		// keepalive@openssh.com from sshd's ClientAliveInterval: any
+		// reply proves the connection is alive.
+		if req.WantReply {
+			_ = req.Reply(false, nil)
 		}
 	}
+	return exit
+}
+
+// finishFromTarget runs once the target closed its channel. It finishes
+// the client's channel after the last output byte: exit-status or
+// exit-signal exactly as the target sent it (none when it sent none),
+// then EOF and CLOSE.
+func (s *sessionChannel) finishFromTarget(exit *ssh.Request) {
+	defer close(s.upstreamDone)
 	s.outputs.Wait()
 	<-s.runAnswered
 	if exit == nil && s.targetGone() {
@@ -118,6 +124,7 @@ func (s *sessionChannel) finish(exit *ssh.Request) {
 // target's channel, waits for the relay goroutines and seals the
 // recording.
 func (s *sessionChannel) cleanup() {
+	close(s.workerDone)
 	s.markAnswered()
 	if s.claimer {
 		// The channel closed before its run request passed the gate. The

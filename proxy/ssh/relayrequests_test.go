@@ -1,0 +1,237 @@
+package sshproxy
+
+import (
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/jitgate/jitgate/proxy/ssh/sshmsg"
+)
+
+// recordingChannel is an ssh.Channel that only notes what the relay sent
+// on it.
+type recordingChannel struct {
+	mu       sync.Mutex
+	requests []string
+	closes   int
+	eofs     int
+}
+
+func (c *recordingChannel) Read([]byte) (int, error)    { return 0, io.EOF }
+func (c *recordingChannel) Write(p []byte) (int, error) { return len(p), nil }
+func (c *recordingChannel) Stderr() io.ReadWriter       { return nil }
+func (c *recordingChannel) SendRequest(name string, _ bool, _ []byte) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.requests = append(c.requests, name)
+	return true, nil
+}
+
+func (c *recordingChannel) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closes++
+	return nil
+}
+
+func (c *recordingChannel) CloseWrite() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.eofs++
+	return nil
+}
+
+func (c *recordingChannel) sent() (requests []string, eofs, closes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.requests...), c.eofs, c.closes
+}
+
+// requestRelay runs relayRequests on a session channel with no
+// connection behind it.
+type requestRelay struct {
+	s      *sessionChannel
+	ch     *recordingChannel
+	client chan *ssh.Request
+	queue  chan *ssh.Request
+	done   chan struct{}
+}
+
+func startRequestRelay(t *testing.T, before func(*sessionChannel)) *requestRelay {
+	t.Helper()
+	ch := &recordingChannel{}
+	s := &sessionChannel{
+		ch: ch, log: slog.New(slog.DiscardHandler),
+		runAnswered: make(chan struct{}),
+		attached:    make(chan (<-chan *ssh.Request), 1), workerDone: make(chan struct{}),
+	}
+	if before != nil {
+		before(s)
+	}
+	r := &requestRelay{s: s, ch: ch, client: make(chan *ssh.Request), queue: make(chan *ssh.Request), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		s.relayRequests(r.client, r.queue)
+	}()
+	return r
+}
+
+// attachTarget does what attach does for relayRequests and returns the
+// channel on which the test plays the target's requests.
+func (r *requestRelay) attachTarget() chan *ssh.Request {
+	target := make(chan *ssh.Request)
+	r.s.upstreamDone = make(chan struct{})
+	r.s.attached <- target
+	return target
+}
+
+// send hands the relay one client request, as x/crypto's read loop does.
+func (r *requestRelay) send(t *testing.T, typ string) {
+	t.Helper()
+	select {
+	case r.client <- &ssh.Request{Type: typ}:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the relay did not take client request %q within 5s", typ)
+	}
+}
+
+// take reads the worker's queue until it closes or n requests arrived.
+func (r *requestRelay) take(t *testing.T, n int) []string {
+	t.Helper()
+	var got []string
+	for len(got) < n {
+		select {
+		case req, ok := <-r.queue:
+			if !ok {
+				return got
+			}
+			got = append(got, req.Type)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the worker's queue gave %d of %d requests within 5s", len(got), n)
+		}
+	}
+	return got
+}
+
+// waitClosed fails the test unless c closes within 5s; event names the
+// state that the close shows.
+func waitClosed(t *testing.T, c <-chan struct{}, event string) {
+	t.Helper()
+	select {
+	case <-c:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s within 5s: no", event)
+	}
+}
+
+// TestRelayRequestsQueuesForBusyWorker covers a worker that reads
+// nothing while the client sends: the relay keeps taking requests, so
+// x/crypto's read loop never waits, and the worker gets them in order,
+// then a closed queue.
+func TestRelayRequestsQueuesForBusyWorker(t *testing.T) {
+	r := startRequestRelay(t, nil)
+	types := []string{sshmsg.RequestPty, sshmsg.RequestEnv, sshmsg.RequestEnv, sshmsg.RequestWindowChange, sshmsg.RequestShell}
+	for _, typ := range types {
+		r.send(t, typ)
+	}
+	close(r.client)
+	got := r.take(t, len(types)+1)
+	if len(got) != len(types) {
+		t.Fatalf("the worker got %q, want %q and then a closed queue", got, types)
+	}
+	for i := range types {
+		if got[i] != types[i] {
+			t.Fatalf("the worker got %q, want %q in that order", got, types)
+		}
+	}
+	close(r.s.workerDone)
+	waitClosed(t, r.done, "relayRequests returned after the client's and the worker's end")
+	if _, _, closes := r.ch.sent(); closes != 0 {
+		t.Errorf("the client's channel was closed %d times, want 0 for %d requests", closes, len(types))
+	}
+}
+
+// TestRelayRequestsClosesChannelOnFlood covers a client that sends more
+// than maxQueuedRequests requests while the worker reads none: the
+// channel is closed once, the extra requests are dropped, and the worker
+// still gets the first maxQueuedRequests.
+func TestRelayRequestsClosesChannelOnFlood(t *testing.T) {
+	r := startRequestRelay(t, nil)
+	for range maxQueuedRequests + 10 {
+		r.send(t, sshmsg.RequestWindowChange)
+	}
+	if _, _, closes := r.ch.sent(); closes != 1 {
+		t.Errorf("after %d requests the client's channel was closed %d times, want 1", maxQueuedRequests+10, closes)
+	}
+	close(r.client)
+	if got := r.take(t, maxQueuedRequests+10); len(got) != maxQueuedRequests {
+		t.Errorf("the worker got %d requests, want the first %d", len(got), maxQueuedRequests)
+	}
+	close(r.s.workerDone)
+	waitClosed(t, r.done, "relayRequests returned after the flood")
+}
+
+// TestRelayRequestsServesTargetWhileWorkerBusy covers the target's
+// requests while the worker reads nothing, as when it waits for the
+// target's reply to a replayed request. eow@openssh.com must still reach
+// the client. The target's close must still end the client's channel with
+// the exit status, EOF and CLOSE.
+func TestRelayRequestsServesTargetWhileWorkerBusy(t *testing.T) {
+	r := startRequestRelay(t, nil)
+	r.send(t, sshmsg.RequestWindowChange) // the worker does not read it
+	target := r.attachTarget()
+	status := &ssh.Request{Type: sshmsg.RequestExitStatus, Payload: ssh.Marshal(struct{ Status uint32 }{3})}
+	for _, req := range []*ssh.Request{{Type: sshmsg.RequestEndOfWrite}, status} {
+		select {
+		case target <- req:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the relay did not take the target's %q within 5s while the worker was busy", req.Type)
+		}
+	}
+	close(target)
+	close(r.s.runAnswered)
+	waitClosed(t, r.s.upstreamDone, "the client's channel was finished after the target closed")
+	requests, eofs, closes := r.ch.sent()
+	want := []string{sshmsg.RequestEndOfWrite, sshmsg.RequestExitStatus}
+	if len(requests) != len(want) || requests[0] != want[0] || requests[1] != want[1] || eofs != 1 || closes != 1 {
+		t.Errorf("the client's channel got requests %q, %d EOF and %d CLOSE; want %q, 1 EOF and 1 CLOSE", requests, eofs, closes, want)
+	}
+	close(r.client)
+	if got := r.take(t, 2); len(got) != 1 {
+		t.Errorf("the worker got %q, want the one window-change", got)
+	}
+	waitClosed(t, r.done, "relayRequests returned after both sides ended")
+}
+
+// TestRelayRequestsTakesTargetAttachedBeforeWorkerEnd covers a worker
+// that attached the target's channel and stopped before the relay saw
+// either. The relay must still serve the target's requests until the
+// target closes, or cleanup's wait for upstreamDone never ends. Both
+// events are ready at once, so each round gives select another chance to
+// pick the worker's end first.
+func TestRelayRequestsTakesTargetAttachedBeforeWorkerEnd(t *testing.T) {
+	for range 50 {
+		var target chan *ssh.Request
+		r := startRequestRelay(t, func(s *sessionChannel) {
+			target = make(chan *ssh.Request)
+			s.upstreamDone = make(chan struct{})
+			s.attached <- target
+			close(s.workerDone)
+			close(s.runAnswered)
+		})
+		close(r.client)
+		r.take(t, 1)
+		select {
+		case target <- &ssh.Request{Type: sshmsg.RequestExitStatus, Payload: ssh.Marshal(struct{ Status uint32 }{0})}:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the relay stopped serving the target's channel that the worker attached before it ended")
+		}
+		close(target)
+		waitClosed(t, r.s.upstreamDone, "the client's channel was finished after the target closed")
+		waitClosed(t, r.done, "relayRequests returned after both sides ended")
+	}
+}
