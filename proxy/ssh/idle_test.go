@@ -13,22 +13,21 @@ import (
 
 // Bounds of TestIdleSessionCost, per idle session (both legs, one session
 // channel running cat on the target). When the bounds were last set
-// (go1.26 on amd64, x/crypto v0.59.0), a session cost 13 goroutines. Six
-// are x/crypto's, three per SSH connection. Seven are jitgate's: the
-// connection's loop, the session channel's worker and the relay that
-// feeds it, the relay of the target channel's requests, and the copies of
-// stdin, stdout and stderr. It held about
-// 55 KiB of live heap, over half of it x/crypto's state for the two
-// connections, and 42 to 50 KiB of goroutine stacks. Before the copy
-// buffers were pooled and five goroutines removed, it was 20 goroutines
-// and about 230 KiB.
+// (go1.26 on amd64, x/crypto v0.59.0), a session cost 12 goroutines. Six
+// are x/crypto's, three per SSH connection. Six are jitgate's: the
+// connection's loop, the session channel's worker, the relay that feeds
+// it and handles the target channel's requests, and the copies of stdin,
+// stdout and stderr. It held about 55 KiB of live heap, over half of it
+// x/crypto's state for the two connections, and 40 to 50 KiB of goroutine
+// stacks. Before the copy buffers were pooled and goroutines were merged,
+// it was 20 goroutines and about 230 KiB.
 //
 // The bounds sit above the measurement, so the collector's noise or a new
 // x/crypto release does not trip them. A regression does: a fixed 32 KiB
 // buffer per direction again (96 KiB per session), or one more goroutine
 // per session.
 const (
-	maxIdleGoroutines = 13
+	maxIdleGoroutines = 12
 	maxIdleKiB        = 180
 )
 
