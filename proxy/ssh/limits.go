@@ -14,6 +14,10 @@ const (
 	// maxQueuedGlobalRequests caps the global requests waiting for the
 	// connection's worker.
 	maxQueuedGlobalRequests = 64
+	// maxPendingTargetWrites caps the writes that a session channel's
+	// target requests ask for (eow@openssh.com, xon-xoff, keepalive
+	// replies) and that have not finished; later ones are dropped.
+	maxPendingTargetWrites = 16
 	// maxEnvPerChannel and maxEnvBytesPerChannel cap env requests on one
 	// session channel; later ones get a failure reply.
 	maxEnvPerChannel      = 64

@@ -13,9 +13,13 @@ import (
 )
 
 // recordingChannel is an ssh.Channel that only notes what the relay sent
-// on it.
+// on it. When block is set, each SendRequest waits until block closes, as
+// a write waits on a client whose TCP buffer is full.
 type recordingChannel struct {
+	block chan struct{}
+
 	mu       sync.Mutex
+	entered  int // SendRequest calls begun
 	requests []string
 	closes   int
 	eofs     int
@@ -26,9 +30,21 @@ func (c *recordingChannel) Write(p []byte) (int, error) { return len(p), nil }
 func (c *recordingChannel) Stderr() io.ReadWriter       { return nil }
 func (c *recordingChannel) SendRequest(name string, _ bool, _ []byte) (bool, error) {
 	c.mu.Lock()
+	c.entered++
+	c.mu.Unlock()
+	if c.block != nil {
+		<-c.block
+	}
+	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.requests = append(c.requests, name)
 	return true, nil
+}
+
+func (c *recordingChannel) begun() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entered
 }
 
 func (c *recordingChannel) Close() error {
@@ -63,7 +79,11 @@ type requestRelay struct {
 
 func startRequestRelay(t *testing.T, before func(*sessionChannel)) *requestRelay {
 	t.Helper()
-	ch := &recordingChannel{}
+	return startRequestRelayOn(t, &recordingChannel{}, before)
+}
+
+func startRequestRelayOn(t *testing.T, ch *recordingChannel, before func(*sessionChannel)) *requestRelay {
+	t.Helper()
 	s := &sessionChannel{
 		ch: ch, log: slog.New(slog.DiscardHandler),
 		runAnswered: make(chan struct{}),
@@ -87,6 +107,20 @@ func (r *requestRelay) attachTarget() chan *ssh.Request {
 	r.s.upstreamDone = make(chan struct{})
 	r.s.attached <- target
 	return target
+}
+
+// play hands the relay one request of the target's channel.
+func (r *requestRelay) play(t *testing.T, target chan<- *ssh.Request, req *ssh.Request) {
+	t.Helper()
+	select {
+	case target <- req:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the relay did not take the target's %q within 5s", req.Type)
+	}
+}
+
+func exitStatus(code uint32) *ssh.Request {
+	return &ssh.Request{Type: sshmsg.RequestExitStatus, Payload: ssh.Marshal(struct{ Status uint32 }{code})}
 }
 
 // send hands the relay one client request, as x/crypto's read loop does.
@@ -234,4 +268,116 @@ func TestRelayRequestsTakesTargetAttachedBeforeWorkerEnd(t *testing.T) {
 		waitClosed(t, r.s.upstreamDone, "the client's channel was finished after the target closed")
 		waitClosed(t, r.done, "relayRequests returned after both sides ended")
 	}
+}
+
+// TestRelayRequestsKeepsReadingWhileWriteWaits covers a write to the
+// client that waits, as during a key exchange with many packets queued or
+// on a full TCP buffer. The relay must keep taking the client's requests,
+// because x/crypto stops reading the whole connection once 16 requests of
+// a channel wait, and then the write could never end. The exit status
+// must still follow the eow@openssh.com that the target sent before it.
+func TestRelayRequestsKeepsReadingWhileWriteWaits(t *testing.T) {
+	ch := &recordingChannel{block: make(chan struct{})}
+	r := startRequestRelayOn(t, ch, nil)
+	target := r.attachTarget()
+	r.play(t, target, &ssh.Request{Type: sshmsg.RequestEndOfWrite})
+	for range 40 {
+		r.send(t, sshmsg.RequestWindowChange)
+	}
+	r.play(t, target, exitStatus(0))
+	close(target)
+	close(r.s.runAnswered)
+	time.Sleep(100 * time.Millisecond)
+	if n := ch.begun(); n != 1 {
+		t.Errorf("%d writes to the client began while the eow@openssh.com write waited, want 1: the exit status went ahead of it", n)
+	}
+	close(ch.block)
+	waitClosed(t, r.s.upstreamDone, "the client's channel was finished after the write ended")
+	requests, eofs, closes := ch.sent()
+	if len(requests) != 2 || requests[0] != sshmsg.RequestEndOfWrite || requests[1] != sshmsg.RequestExitStatus || eofs != 1 || closes != 1 {
+		t.Errorf("the client's channel got requests %q, %d EOF and %d CLOSE; want eow@openssh.com, exit-status, 1 EOF and 1 CLOSE", requests, eofs, closes)
+	}
+	close(r.client)
+	if got := r.take(t, 41); len(got) != 40 {
+		t.Errorf("the worker got %d requests, want the 40 sent while the write waited", len(got))
+	}
+	waitClosed(t, r.done, "relayRequests returned after both sides ended")
+}
+
+// TestRelayRequestsServesTargetAttachedAfterClientLeft covers a client
+// that closed its channel during the hold: the worker may still attach
+// the target's channel that the gate opened, after the queue closed, and
+// the relay must serve it until the target closes.
+func TestRelayRequestsServesTargetAttachedAfterClientLeft(t *testing.T) {
+	r := startRequestRelay(t, nil)
+	close(r.client)
+	if got := r.take(t, 1); len(got) != 0 {
+		t.Fatalf("the worker got %q from a client that sent nothing", got)
+	}
+	target := r.attachTarget()
+	close(r.s.workerDone)
+	close(r.s.runAnswered)
+	r.play(t, target, exitStatus(1))
+	close(target)
+	waitClosed(t, r.s.upstreamDone, "the client's channel was finished after the target closed")
+	waitClosed(t, r.done, "relayRequests returned after both sides ended")
+}
+
+// TestRelayRequestsLeavesDeadTargetToTerminate covers a target channel
+// that closed without an exit status. When the whole target connection
+// ended, the relay must leave the client's channel to Terminate, which
+// shows the person why. When only the channel closed, the relay ends the
+// client's channel with EOF and CLOSE after upstreamGoneWait.
+func TestRelayRequestsLeavesDeadTargetToTerminate(t *testing.T) {
+	for _, connectionEnded := range []bool{true, false} {
+		targetClosed := make(chan struct{})
+		if connectionEnded {
+			close(targetClosed)
+		}
+		r := startRequestRelay(t, func(s *sessionChannel) {
+			s.upstream = &upstream{gone: targetClosed}
+			close(s.runAnswered)
+		})
+		target := r.attachTarget()
+		close(target)
+		waitClosed(t, r.s.upstreamDone, "the relay was done with the closed target channel")
+		requests, eofs, closes := r.ch.sent()
+		want := 1
+		if connectionEnded {
+			want = 0
+		}
+		if len(requests) != 0 || eofs != want || closes != want {
+			t.Errorf("target connection ended %v: the client's channel got requests %q, %d EOF and %d CLOSE; want none, %d and %d", connectionEnded, requests, eofs, closes, want, want)
+		}
+		close(r.client)
+		r.take(t, 1)
+		close(r.s.workerDone)
+		waitClosed(t, r.done, "relayRequests returned after both sides ended")
+	}
+}
+
+// TestRelayRequestsCapsPendingWrites covers a target that keeps sending
+// requests while a write to the client waits: the relay keeps at most
+// maxPendingTargetWrites of their writes and drops the rest, so a stuck
+// client cannot make it start goroutines without bound.
+func TestRelayRequestsCapsPendingWrites(t *testing.T) {
+	ch := &recordingChannel{block: make(chan struct{})}
+	r := startRequestRelayOn(t, ch, nil)
+	target := r.attachTarget()
+	for range maxPendingTargetWrites + 5 {
+		r.play(t, target, &ssh.Request{Type: sshmsg.RequestXonXoff})
+	}
+	close(ch.block)
+	r.play(t, target, exitStatus(0))
+	close(target)
+	close(r.s.runAnswered)
+	waitClosed(t, r.s.upstreamDone, "the client's channel was finished after the writes ended")
+	requests, _, _ := ch.sent()
+	if len(requests) != maxPendingTargetWrites+1 {
+		t.Errorf("the client's channel got %d requests, want the first %d xon-xoff and the exit status", len(requests), maxPendingTargetWrites)
+	}
+	close(r.client)
+	r.take(t, 1)
+	close(r.s.workerDone)
+	waitClosed(t, r.done, "relayRequests returned after both sides ended")
 }

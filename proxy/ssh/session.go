@@ -196,12 +196,17 @@ func rejectLikeTarget(nc ssh.NewChannel, err error, log *slog.Logger) {
 // are done.
 //
 // One goroutine serves both directions because each idle session holds
-// every goroutine it has, with its stack.
+// every goroutine it has, with its stack. The writes that target requests
+// need run in goroutines of their own (see targetWrites), so relayRequests
+// does not wait for them. A write waits while a key exchange runs or the peer's
+// TCP buffer is full, and x/crypto stops reading the client's connection
+// once 16 requests of a channel wait to be read.
 func (s *sessionChannel) relayRequests(client <-chan *ssh.Request, queue chan<- *ssh.Request) {
 	var (
 		waiting    []*ssh.Request
 		target     <-chan *ssh.Request
 		exit       *ssh.Request
+		writes     targetWrites
 		attached   = s.attached
 		workerDone = s.workerDone
 		overflowed bool
@@ -245,10 +250,14 @@ func (s *sessionChannel) relayRequests(client <-chan *ssh.Request, queue chan<- 
 		case req, ok := <-target:
 			if !ok {
 				target = nil
-				go s.finishFromTarget(exit)
+				go s.finishFromTarget(exit, writes.last)
 				continue
 			}
-			exit = s.handleTargetRequest(req, exit)
+			var write func()
+			exit, write = s.handleTargetRequest(req, exit)
+			if write != nil && !writes.start(write) {
+				s.log.Warn("the target sent requests faster than they could be passed on; one was dropped", "type", req.Type, "max", maxPendingTargetWrites)
+			}
 		}
 		if client == nil && len(waiting) == 0 && queue != nil {
 			close(queue)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -45,41 +46,82 @@ func (s *sessionChannel) pumpOutput(src io.Reader, dst io.Writer) {
 	})
 }
 
-// handleTargetRequest handles one request of the target's channel and
-// returns the exit status or signal to relay at the end: the last valid
-// one the target sent, or exit when req is neither.
-func (s *sessionChannel) handleTargetRequest(req *ssh.Request, exit *ssh.Request) *ssh.Request {
+// handleTargetRequest handles one request of the target's channel. It
+// returns the exit status or signal to relay at the end (the last valid
+// one the target sent, or exit when req is neither). It also returns the
+// write that req needs, if any, for the caller to run.
+func (s *sessionChannel) handleTargetRequest(req *ssh.Request, exit *ssh.Request) (*ssh.Request, func()) {
 	switch req.Type {
 	case sshmsg.RequestExitStatus:
 		if _, err := sshmsg.ParseExitStatus(req.Payload); err != nil {
 			s.log.Warn("the target sent a malformed exit-status; it is not relayed", "err", err)
-			return exit
+			return exit, nil
 		}
-		return req
+		return req, nil
 	case sshmsg.RequestExitSignal:
 		if _, err := sshmsg.ParseExitSignal(req.Payload); err != nil {
 			s.log.Warn("the target sent a malformed exit-signal; it is not relayed", "err", err)
-			return exit
+			return exit, nil
 		}
-		return req
+		return req, nil
 	case sshmsg.RequestEndOfWrite, sshmsg.RequestXonXoff:
-		_, _ = s.ch.SendRequest(req.Type, false, req.Payload)
+		return exit, func() { _, _ = s.ch.SendRequest(req.Type, false, req.Payload) }
 	default:
 		// keepalive@openssh.com from sshd's ClientAliveInterval: any
 		// reply proves the connection is alive.
 		if req.WantReply {
-			_ = req.Reply(false, nil)
+			return exit, func() { _ = req.Reply(false, nil) }
 		}
+		return exit, nil
 	}
-	return exit
 }
 
-// finishFromTarget runs once the target closed its channel. It finishes
-// the client's channel after the last output byte: exit-status or
-// exit-signal exactly as the target sent it (none when it sent none),
-// then EOF and CLOSE.
-func (s *sessionChannel) finishFromTarget(exit *ssh.Request) {
+// targetWrites runs the writes that the target's channel requests ask for,
+// each in a goroutine of its own that starts writing once the write before
+// it is done, so they keep the target's order. The goroutines exist only
+// while writes are pending. The zero value is ready to use; only
+// relayRequests calls start.
+type targetWrites struct {
+	// last is closed when the latest write started is done; nil before
+	// the first.
+	last <-chan struct{}
+	// pending counts the writes started and not yet done.
+	pending atomic.Int32
+}
+
+// start runs write after the writes started before it. It drops write
+// and returns false when maxPendingTargetWrites are already pending:
+// these writes (eow@openssh.com, xon-xoff, replies to keepalives) only
+// help while the connection moves, and a connection with that many
+// waiting does not.
+func (w *targetWrites) start(write func()) bool {
+	if w.pending.Load() >= maxPendingTargetWrites {
+		return false
+	}
+	w.pending.Add(1)
+	prev, done := w.last, make(chan struct{})
+	w.last = done
+	go func() {
+		defer close(done)
+		defer w.pending.Add(-1)
+		if prev != nil {
+			<-prev
+		}
+		write()
+	}()
+	return true
+}
+
+// finishFromTarget runs once the target closed its channel. It waits for
+// the last output byte and for the writes of the target's requests
+// (writesDone, nil when there were none). Then it finishes the client's
+// channel: exit-status or exit-signal exactly as the target sent it (none
+// when it sent none), then EOF and CLOSE.
+func (s *sessionChannel) finishFromTarget(exit *ssh.Request, writesDone <-chan struct{}) {
 	defer close(s.upstreamDone)
+	if writesDone != nil {
+		<-writesDone
+	}
 	s.outputs.Wait()
 	<-s.runAnswered
 	if exit == nil && s.targetGone() {
@@ -136,6 +178,9 @@ func (s *sessionChannel) cleanup() {
 		// the gate may still open for it.
 		go func() {
 			if res := <-pending; res.channel != nil && res.channel.ch != nil {
+				// Nothing else reads the channel's requests, and x/crypto
+				// stops reading the target's connection once 16 wait.
+				go ssh.DiscardRequests(res.channel.reqs)
 				_ = res.channel.ch.Close()
 			}
 		}()
