@@ -106,11 +106,9 @@ func slug(name string) string {
 	return strings.TrimSuffix(b.String(), "-")
 }
 
-// collectedHeapRounds is how many forced collections run before the
-// memory statistics of the live heap are saved. Each collection may halve
-// a goroutine stack that uses under a quarter of its size, so a few
-// rounds bring the stacks that grew during the logins down to what the
-// idle goroutines use.
+// collectedHeapRounds is the number of forced collections before the live
+// statistics are saved. Each one can halve a stack that uses under a
+// quarter of its size (shrinkstack in runtime/stack.go).
 const collectedHeapRounds = 4
 
 // heapProfiler returns a function that saves what the profiled jitgate
@@ -146,7 +144,7 @@ func (h *harness) heapProfiler(ctx context.Context, path, name string) func() {
 			file := filepath.Join(h.profileDir, f.file)
 			url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", h.jg.pprofPort, f.query)
 			if err := fetchURL(ctx, url, file); err != nil {
-				h.log.Warn("profile not saved", "file", file, "err", err)
+				h.log.Warn("saving a profile failed; the later ones are skipped", "file", file, "err", err)
 				return
 			}
 		}

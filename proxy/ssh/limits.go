@@ -14,9 +14,9 @@ const (
 	// maxQueuedGlobalRequests caps the global requests waiting for the
 	// connection's worker.
 	maxQueuedGlobalRequests = 64
-	// maxPendingTargetWrites caps the writes that a session channel's
-	// target requests ask for (eow@openssh.com, xon-xoff, keepalive
-	// replies) and that have not finished; later ones are dropped.
+	// maxPendingTargetWrites caps the unfinished writes for a session
+	// channel's target requests, per direction: eow@openssh.com and
+	// xon-xoff to the client, replies to the target. Later ones are dropped.
 	maxPendingTargetWrites = 16
 	// maxEnvPerChannel and maxEnvBytesPerChannel cap env requests on one
 	// session channel; later ones get a failure reply.

@@ -3,6 +3,7 @@ package sshproxy
 import (
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -65,6 +66,22 @@ func (c *recordingChannel) sent() (requests []string, eofs, closes int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.requests...), c.eofs, c.closes
+}
+
+// checkFinished fails the test unless the client's channel got exactly
+// the requests want, one EOF and one CLOSE.
+func (c *recordingChannel) checkFinished(t *testing.T, want ...string) {
+	t.Helper()
+	requests, eofs, closes := c.sent()
+	if !slices.Equal(requests, want) {
+		t.Errorf("the client's channel got requests %q, want %q", requests, want)
+	}
+	if eofs != 1 {
+		t.Errorf("the client's channel got %d EOF, want 1", eofs)
+	}
+	if closes != 1 {
+		t.Errorf("the client's channel got %d CLOSE, want 1", closes)
+	}
 }
 
 // requestRelay runs relayRequests on a session channel with no
@@ -162,92 +179,87 @@ func waitClosed(t *testing.T, c <-chan struct{}, event string) {
 	}
 }
 
-// TestRelayRequestsQueuesForBusyWorker covers a worker that reads
-// nothing while the client sends: the relay keeps taking requests, so
-// x/crypto's read loop never waits, and the worker gets them in order,
-// then a closed queue.
-func TestRelayRequestsQueuesForBusyWorker(t *testing.T) {
+// endRelay closes the client's side and the worker's, reads what the
+// worker's queue still gives, and waits for relayRequests to return.
+func (r *requestRelay) endRelay(t *testing.T) []string {
+	t.Helper()
+	close(r.client)
+	got := r.take(t, maxQueuedRequests+1)
+	close(r.s.workerDone)
+	waitClosed(t, r.done, "relayRequests returned after both sides ended")
+	return got
+}
+
+// TestRelayQueuesForBusyWorker covers a worker that reads nothing while
+// the client sends: the relay keeps taking requests, so x/crypto's read
+// loop never waits, and the worker gets them in order, then a closed
+// queue.
+func TestRelayQueuesForBusyWorker(t *testing.T) {
 	r := startRequestRelay(t, nil)
 	types := []string{sshmsg.RequestPty, sshmsg.RequestEnv, sshmsg.RequestEnv, sshmsg.RequestWindowChange, sshmsg.RequestShell}
 	for _, typ := range types {
 		r.send(t, typ)
 	}
-	close(r.client)
-	got := r.take(t, len(types)+1)
-	if len(got) != len(types) {
-		t.Fatalf("the worker got %q, want %q and then a closed queue", got, types)
+	if got := r.endRelay(t); !slices.Equal(got, types) {
+		t.Errorf("the worker got %q, want %q in that order", got, types)
 	}
-	for i := range types {
-		if got[i] != types[i] {
-			t.Fatalf("the worker got %q, want %q in that order", got, types)
-		}
-	}
-	close(r.s.workerDone)
-	waitClosed(t, r.done, "relayRequests returned after the client's and the worker's end")
 	if _, _, closes := r.ch.sent(); closes != 0 {
 		t.Errorf("the client's channel was closed %d times, want 0 for %d requests", closes, len(types))
 	}
 }
 
-// TestRelayRequestsClosesChannelOnFlood covers a client that sends more
-// than maxQueuedRequests requests while the worker reads none: the
-// channel is closed once, the extra requests are dropped, and the worker
-// still gets the first maxQueuedRequests.
-func TestRelayRequestsClosesChannelOnFlood(t *testing.T) {
+// TestRelayClosesChannelOnFlood covers a client that sends more than
+// maxQueuedRequests requests while the worker reads none: the channel is
+// closed once, the extra requests are dropped, and the worker still gets
+// the first maxQueuedRequests.
+func TestRelayClosesChannelOnFlood(t *testing.T) {
 	r := startRequestRelay(t, nil)
 	for range maxQueuedRequests + 10 {
 		r.send(t, sshmsg.RequestWindowChange)
 	}
-	if _, _, closes := r.ch.sent(); closes != 1 {
-		t.Errorf("after %d requests the client's channel was closed %d times, want 1", maxQueuedRequests+10, closes)
-	}
-	close(r.client)
-	if got := r.take(t, maxQueuedRequests+10); len(got) != maxQueuedRequests {
+	if got := r.endRelay(t); len(got) != maxQueuedRequests {
 		t.Errorf("the worker got %d requests, want the first %d", len(got), maxQueuedRequests)
 	}
-	close(r.s.workerDone)
-	waitClosed(t, r.done, "relayRequests returned after the flood")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, _, closes := r.ch.sent()
+		if closes == 1 {
+			break
+		}
+		if closes > 1 || time.Now().After(deadline) {
+			t.Fatalf("after %d requests the client's channel was closed %d times, want 1", maxQueuedRequests+10, closes)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
-// TestRelayRequestsServesTargetWhileWorkerBusy covers the target's
-// requests while the worker reads nothing, as when it waits for the
-// target's reply to a replayed request. eow@openssh.com must still reach
-// the client. The target's close must still end the client's channel with
-// the exit status, EOF and CLOSE.
-func TestRelayRequestsServesTargetWhileWorkerBusy(t *testing.T) {
+// TestRelayServesTargetWhileWorkerBusy covers the target's requests while
+// the worker reads nothing, as when it waits for the target's reply to a
+// replayed request. eow@openssh.com must still reach the client. The
+// target's close must still end the client's channel with the exit
+// status, EOF and CLOSE.
+func TestRelayServesTargetWhileWorkerBusy(t *testing.T) {
 	r := startRequestRelay(t, nil)
 	r.send(t, sshmsg.RequestWindowChange) // the worker does not read it
 	target := r.attachTarget()
-	status := &ssh.Request{Type: sshmsg.RequestExitStatus, Payload: ssh.Marshal(struct{ Status uint32 }{3})}
-	for _, req := range []*ssh.Request{{Type: sshmsg.RequestEndOfWrite}, status} {
-		select {
-		case target <- req:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("the relay did not take the target's %q within 5s while the worker was busy", req.Type)
-		}
-	}
+	r.play(t, target, &ssh.Request{Type: sshmsg.RequestEndOfWrite})
+	r.play(t, target, exitStatus(3))
 	close(target)
 	close(r.s.runAnswered)
 	waitClosed(t, r.s.upstreamDone, "the client's channel was finished after the target closed")
-	requests, eofs, closes := r.ch.sent()
-	want := []string{sshmsg.RequestEndOfWrite, sshmsg.RequestExitStatus}
-	if len(requests) != len(want) || requests[0] != want[0] || requests[1] != want[1] || eofs != 1 || closes != 1 {
-		t.Errorf("the client's channel got requests %q, %d EOF and %d CLOSE; want %q, 1 EOF and 1 CLOSE", requests, eofs, closes, want)
-	}
-	close(r.client)
-	if got := r.take(t, 2); len(got) != 1 {
+	r.ch.checkFinished(t, sshmsg.RequestEndOfWrite, sshmsg.RequestExitStatus)
+	if got := r.endRelay(t); len(got) != 1 {
 		t.Errorf("the worker got %q, want the one window-change", got)
 	}
-	waitClosed(t, r.done, "relayRequests returned after both sides ended")
 }
 
-// TestRelayRequestsTakesTargetAttachedBeforeWorkerEnd covers a worker
-// that attached the target's channel and stopped before the relay saw
-// either. The relay must still serve the target's requests until the
-// target closes, or cleanup's wait for upstreamDone never ends. Both
-// events are ready at once, so each round gives select another chance to
-// pick the worker's end first.
-func TestRelayRequestsTakesTargetAttachedBeforeWorkerEnd(t *testing.T) {
+// TestRelayTakesTargetBeforeWorkerEnd covers a worker that attached the
+// target's channel and stopped before the relay saw either. The relay
+// must still serve the target's requests until the target closes, or
+// cleanup's wait for upstreamDone never ends. Both events are ready at
+// once, so each round gives select another chance to pick the worker's
+// end first.
+func TestRelayTakesTargetBeforeWorkerEnd(t *testing.T) {
 	for range 50 {
 		var target chan *ssh.Request
 		r := startRequestRelay(t, func(s *sessionChannel) {
@@ -259,56 +271,18 @@ func TestRelayRequestsTakesTargetAttachedBeforeWorkerEnd(t *testing.T) {
 		})
 		close(r.client)
 		r.take(t, 1)
-		select {
-		case target <- &ssh.Request{Type: sshmsg.RequestExitStatus, Payload: ssh.Marshal(struct{ Status uint32 }{0})}:
-		case <-time.After(5 * time.Second):
-			t.Fatal("the relay stopped serving the target's channel that the worker attached before it ended")
-		}
+		r.play(t, target, exitStatus(0))
 		close(target)
 		waitClosed(t, r.s.upstreamDone, "the client's channel was finished after the target closed")
 		waitClosed(t, r.done, "relayRequests returned after both sides ended")
 	}
 }
 
-// TestRelayRequestsKeepsReadingWhileWriteWaits covers a write to the
-// client that waits, as during a key exchange with many packets queued or
-// on a full TCP buffer. The relay must keep taking the client's requests,
-// because x/crypto stops reading the whole connection once 16 requests of
-// a channel wait, and then the write could never end. The exit status
-// must still follow the eow@openssh.com that the target sent before it.
-func TestRelayRequestsKeepsReadingWhileWriteWaits(t *testing.T) {
-	ch := &recordingChannel{block: make(chan struct{})}
-	r := startRequestRelayOn(t, ch, nil)
-	target := r.attachTarget()
-	r.play(t, target, &ssh.Request{Type: sshmsg.RequestEndOfWrite})
-	for range 40 {
-		r.send(t, sshmsg.RequestWindowChange)
-	}
-	r.play(t, target, exitStatus(0))
-	close(target)
-	close(r.s.runAnswered)
-	time.Sleep(100 * time.Millisecond)
-	if n := ch.begun(); n != 1 {
-		t.Errorf("%d writes to the client began while the eow@openssh.com write waited, want 1: the exit status went ahead of it", n)
-	}
-	close(ch.block)
-	waitClosed(t, r.s.upstreamDone, "the client's channel was finished after the write ended")
-	requests, eofs, closes := ch.sent()
-	if len(requests) != 2 || requests[0] != sshmsg.RequestEndOfWrite || requests[1] != sshmsg.RequestExitStatus || eofs != 1 || closes != 1 {
-		t.Errorf("the client's channel got requests %q, %d EOF and %d CLOSE; want eow@openssh.com, exit-status, 1 EOF and 1 CLOSE", requests, eofs, closes)
-	}
-	close(r.client)
-	if got := r.take(t, 41); len(got) != 40 {
-		t.Errorf("the worker got %d requests, want the 40 sent while the write waited", len(got))
-	}
-	waitClosed(t, r.done, "relayRequests returned after both sides ended")
-}
-
-// TestRelayRequestsServesTargetAttachedAfterClientLeft covers a client
-// that closed its channel during the hold: the worker may still attach
-// the target's channel that the gate opened, after the queue closed, and
-// the relay must serve it until the target closes.
-func TestRelayRequestsServesTargetAttachedAfterClientLeft(t *testing.T) {
+// TestRelayServesTargetAfterClientLeft covers a client that closed its
+// channel during the hold: the worker may still attach the target's
+// channel that the gate opened, after the queue closed, and the relay
+// must serve it until the target closes.
+func TestRelayServesTargetAfterClientLeft(t *testing.T) {
 	r := startRequestRelay(t, nil)
 	close(r.client)
 	if got := r.take(t, 1); len(got) != 0 {
@@ -323,12 +297,12 @@ func TestRelayRequestsServesTargetAttachedAfterClientLeft(t *testing.T) {
 	waitClosed(t, r.done, "relayRequests returned after both sides ended")
 }
 
-// TestRelayRequestsLeavesDeadTargetToTerminate covers a target channel
-// that closed without an exit status. When the whole target connection
-// ended, the relay must leave the client's channel to Terminate, which
-// shows the person why. When only the channel closed, the relay ends the
-// client's channel with EOF and CLOSE after upstreamGoneWait.
-func TestRelayRequestsLeavesDeadTargetToTerminate(t *testing.T) {
+// TestRelayLeavesDeadTargetToTerminate covers a target channel that
+// closed without an exit status. When the whole target connection ended,
+// the relay must leave the client's channel to Terminate, which shows the
+// person why. When only the channel closed, the relay ends the client's
+// channel with EOF and CLOSE after upstreamGoneWait.
+func TestRelayLeavesDeadTargetToTerminate(t *testing.T) {
 	for _, connectionEnded := range []bool{true, false} {
 		targetClosed := make(chan struct{})
 		if connectionEnded {
@@ -346,38 +320,91 @@ func TestRelayRequestsLeavesDeadTargetToTerminate(t *testing.T) {
 		if connectionEnded {
 			want = 0
 		}
-		if len(requests) != 0 || eofs != want || closes != want {
-			t.Errorf("target connection ended %v: the client's channel got requests %q, %d EOF and %d CLOSE; want none, %d and %d", connectionEnded, requests, eofs, closes, want, want)
+		if len(requests) != 0 {
+			t.Errorf("target connection ended %v: the client's channel got requests %q, want none", connectionEnded, requests)
 		}
-		close(r.client)
-		r.take(t, 1)
-		close(r.s.workerDone)
-		waitClosed(t, r.done, "relayRequests returned after both sides ended")
+		if eofs != want {
+			t.Errorf("target connection ended %v: the client's channel got %d EOF, want %d", connectionEnded, eofs, want)
+		}
+		if closes != want {
+			t.Errorf("target connection ended %v: the client's channel got %d CLOSE, want %d", connectionEnded, closes, want)
+		}
+		r.endRelay(t)
 	}
 }
 
-// TestRelayRequestsCapsPendingWrites covers a target that keeps sending
-// requests while a write to the client waits: the relay keeps at most
-// maxPendingTargetWrites of their writes and drops the rest, so a stuck
-// client cannot make it start goroutines without bound.
-func TestRelayRequestsCapsPendingWrites(t *testing.T) {
+// TestRelayReadsWhileWriteWaits covers a write to the client that waits,
+// as during a key exchange with many packets queued or on a full TCP
+// buffer. The relay must keep taking the client's requests, because
+// x/crypto stops reading the whole connection once 16 requests of a
+// channel wait, and then the write could never end. The exit status must
+// still follow the eow@openssh.com that the target sent before it.
+func TestRelayReadsWhileWriteWaits(t *testing.T) {
 	ch := &recordingChannel{block: make(chan struct{})}
 	r := startRequestRelayOn(t, ch, nil)
 	target := r.attachTarget()
-	for range maxPendingTargetWrites + 5 {
-		r.play(t, target, &ssh.Request{Type: sshmsg.RequestXonXoff})
+	r.play(t, target, &ssh.Request{Type: sshmsg.RequestEndOfWrite})
+	for range 40 {
+		r.send(t, sshmsg.RequestWindowChange)
 	}
-	close(ch.block)
 	r.play(t, target, exitStatus(0))
 	close(target)
 	close(r.s.runAnswered)
-	waitClosed(t, r.s.upstreamDone, "the client's channel was finished after the writes ended")
-	requests, _, _ := ch.sent()
-	if len(requests) != maxPendingTargetWrites+1 {
-		t.Errorf("the client's channel got %d requests, want the first %d xon-xoff and the exit status", len(requests), maxPendingTargetWrites)
+	time.Sleep(100 * time.Millisecond)
+	if n := ch.begun(); n != 1 {
+		t.Errorf("%d writes to the client began while the eow@openssh.com write waited, want 1: the exit status went ahead of it", n)
 	}
-	close(r.client)
-	r.take(t, 1)
-	close(r.s.workerDone)
-	waitClosed(t, r.done, "relayRequests returned after both sides ended")
+	close(ch.block)
+	waitClosed(t, r.s.upstreamDone, "the client's channel was finished after the write ended")
+	ch.checkFinished(t, sshmsg.RequestEndOfWrite, sshmsg.RequestExitStatus)
+	if got := r.endRelay(t); len(got) != 40 {
+		t.Errorf("the worker got %d requests, want the 40 sent while the write waited", len(got))
+	}
+}
+
+// TestRelayCapsPendingWrites covers a target that keeps sending requests
+// while writes to the client wait. The relay keeps at most
+// maxPendingTargetWrites of those writes, in the target's order, and
+// drops the rest, so a stuck client cannot make it start goroutines
+// without bound. Once the writes end, later requests are passed on again.
+func TestRelayCapsPendingWrites(t *testing.T) {
+	ch := &recordingChannel{block: make(chan struct{})}
+	r := startRequestRelayOn(t, ch, nil)
+	target := r.attachTarget()
+	var want []string
+	for i := range maxPendingTargetWrites + 5 {
+		typ := sshmsg.RequestXonXoff
+		if i%2 == 1 {
+			typ = sshmsg.RequestEndOfWrite
+		}
+		if i < maxPendingTargetWrites {
+			want = append(want, typ)
+		}
+		r.play(t, target, &ssh.Request{Type: typ})
+	}
+
+	// The relay handles one request at a time, so once it took this one,
+	// it has decided on every request before it.
+	r.play(t, target, exitStatus(0))
+	close(ch.block)
+
+	// Each further request goes in only after every write before it ended.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(want) < maxPendingTargetWrites+3 {
+		if requests, _, _ := ch.sent(); len(requests) < len(want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the client's channel got %d of %d requests within 5s after the writes were released", len(requests), len(want))
+			}
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		r.play(t, target, &ssh.Request{Type: sshmsg.RequestXonXoff})
+		want = append(want, sshmsg.RequestXonXoff)
+	}
+
+	close(target)
+	close(r.s.runAnswered)
+	waitClosed(t, r.s.upstreamDone, "the client's channel was finished after the writes ended")
+	ch.checkFinished(t, append(want, sshmsg.RequestExitStatus)...)
+	r.endRelay(t)
 }

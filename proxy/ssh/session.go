@@ -205,8 +205,7 @@ func (s *sessionChannel) relayRequests(client <-chan *ssh.Request, queue chan<- 
 	var (
 		waiting    []*ssh.Request
 		target     <-chan *ssh.Request
-		exit       *ssh.Request
-		writes     targetWrites
+		side       targetSide
 		attached   = s.attached
 		workerDone = s.workerDone
 		overflowed bool
@@ -227,7 +226,8 @@ func (s *sessionChannel) relayRequests(client <-chan *ssh.Request, queue chan<- 
 			case !overflowed:
 				overflowed = true
 				s.log.Warn("client sent too many channel requests without waiting for replies; closing the channel", "max", maxQueuedRequests)
-				_ = s.ch.Close()
+				// Close writes too, so it runs apart from the relay.
+				go func() { _ = s.ch.Close() }()
 			}
 		case send <- next:
 			waiting[0] = nil
@@ -250,14 +250,10 @@ func (s *sessionChannel) relayRequests(client <-chan *ssh.Request, queue chan<- 
 		case req, ok := <-target:
 			if !ok {
 				target = nil
-				go s.finishFromTarget(exit, writes.last)
+				go s.finishFromTarget(side.exit, side.toClient.last)
 				continue
 			}
-			var write func()
-			exit, write = s.handleTargetRequest(req, exit)
-			if write != nil && !writes.start(write) {
-				s.log.Warn("the target sent requests faster than they could be passed on; one was dropped", "type", req.Type, "max", maxPendingTargetWrites)
-			}
+			s.handleTargetRequest(&side, req)
 		}
 		if client == nil && len(waiting) == 0 && queue != nil {
 			close(queue)

@@ -46,41 +46,48 @@ func (s *sessionChannel) pumpOutput(src io.Reader, dst io.Writer) {
 	})
 }
 
-// handleTargetRequest handles one request of the target's channel. It
-// returns the exit status or signal to relay at the end (the last valid
-// one the target sent, or exit when req is neither). It also returns the
-// write that req needs, if any, for the caller to run.
-func (s *sessionChannel) handleTargetRequest(req *ssh.Request, exit *ssh.Request) (*ssh.Request, func()) {
+// targetSide is relayRequests' state for the target's channel.
+type targetSide struct {
+	// exit is the last valid exit-status or exit-signal, relayed at the end.
+	exit *ssh.Request
+	// toClient passes eow@openssh.com and xon-xoff on to the client.
+	toClient targetWrites
+	// toTarget replies to the target's requests. It is apart from
+	// toClient, so a client that stopped reading delays no reply.
+	toTarget targetWrites
+}
+
+// handleTargetRequest handles one request of the target's channel.
+func (s *sessionChannel) handleTargetRequest(side *targetSide, req *ssh.Request) {
 	switch req.Type {
 	case sshmsg.RequestExitStatus:
 		if _, err := sshmsg.ParseExitStatus(req.Payload); err != nil {
 			s.log.Warn("the target sent a malformed exit-status; it is not relayed", "err", err)
-			return exit, nil
+			return
 		}
-		return req, nil
+		side.exit = req
 	case sshmsg.RequestExitSignal:
 		if _, err := sshmsg.ParseExitSignal(req.Payload); err != nil {
 			s.log.Warn("the target sent a malformed exit-signal; it is not relayed", "err", err)
-			return exit, nil
+			return
 		}
-		return req, nil
+		side.exit = req
 	case sshmsg.RequestEndOfWrite, sshmsg.RequestXonXoff:
-		return exit, func() { _, _ = s.ch.SendRequest(req.Type, false, req.Payload) }
+		if !side.toClient.start(func() { _, _ = s.ch.SendRequest(req.Type, false, req.Payload) }) {
+			s.log.Warn("the client is not reading; a request of the target was not passed on", "type", req.Type, "max_pending", maxPendingTargetWrites)
+		}
 	default:
 		// keepalive@openssh.com from sshd's ClientAliveInterval: any
 		// reply proves the connection is alive.
-		if req.WantReply {
-			return exit, func() { _ = req.Reply(false, nil) }
+		if req.WantReply && !side.toTarget.start(func() { _ = req.Reply(false, nil) }) {
+			s.log.Warn("the target is not reading; its request got no reply", "type", req.Type, "max_pending", maxPendingTargetWrites)
 		}
-		return exit, nil
 	}
 }
 
-// targetWrites runs the writes that the target's channel requests ask for,
-// each in a goroutine of its own that starts writing once the write before
-// it is done, so they keep the target's order. The goroutines exist only
-// while writes are pending. The zero value is ready to use; only
-// relayRequests calls start.
+// targetWrites runs writes for the target's channel requests in order,
+// each in a goroutine that exists only until its write is done. The zero
+// value is ready to use; only relayRequests calls start.
 type targetWrites struct {
 	// last is closed when the latest write started is done; nil before
 	// the first.
@@ -89,11 +96,9 @@ type targetWrites struct {
 	pending atomic.Int32
 }
 
-// start runs write after the writes started before it. It drops write
-// and returns false when maxPendingTargetWrites are already pending:
-// these writes (eow@openssh.com, xon-xoff, replies to keepalives) only
-// help while the connection moves, and a connection with that many
-// waiting does not.
+// start runs write once the write started before it is done. It drops
+// write and returns false when maxPendingTargetWrites are pending: the
+// peer then reads nothing, and each pending write holds a goroutine.
 func (w *targetWrites) start(write func()) bool {
 	if w.pending.Load() >= maxPendingTargetWrites {
 		return false
