@@ -198,9 +198,9 @@ func rejectLikeTarget(nc ssh.NewChannel, err error, log *slog.Logger) {
 // One goroutine serves both directions because each idle session holds
 // every goroutine it has, with its stack. The writes that target requests
 // need run in goroutines of their own (see targetWrites), so relayRequests
-// does not wait for them. A write waits while a key exchange runs or the peer's
-// TCP buffer is full, and x/crypto stops reading the client's connection
-// once 16 requests of a channel wait to be read.
+// does not wait for them. A write waits while a key exchange runs or the
+// peer's TCP buffer is full, and x/crypto stops reading the client's
+// connection once 16 requests of a channel wait to be read.
 func (s *sessionChannel) relayRequests(client <-chan *ssh.Request, queue chan<- *ssh.Request) {
 	var (
 		waiting    []*ssh.Request
