@@ -13,9 +13,9 @@ import (
 )
 
 // attach connects the channel to its channel on the target: output pumps
-// for stdout and stderr, and the target's requests to relayRequests. It
-// must run at most once per channel: attached holds one value, so a
-// second call would block.
+// for stdout and stderr, and the target's requests to relayRequests.
+// attached has room for one value, and the worker calls attach once per
+// channel, when the target's channel opens.
 func (s *sessionChannel) attach(u *upstream, up ssh.Channel, upReqs <-chan *ssh.Request) {
 	s.upstream, s.up = u, up
 	s.upstreamDone = make(chan struct{})
