@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +30,9 @@ type scriptedTarget struct {
 	l      net.Listener
 	signer ssh.Signer
 	run    func(conn ssh.Conn, ch ssh.Channel, req *ssh.Request)
+	// opened, when set, runs on each session channel as it opens, before
+	// its requests are read.
+	opened func(ch ssh.Channel)
 
 	// mu guards conns.
 	mu    sync.Mutex
@@ -106,7 +110,12 @@ func (st *scriptedTarget) handle(nc net.Conn, config *ssh.ServerConfig) {
 		if err != nil {
 			continue
 		}
-		go st.serveChannel(conn, ch, chReqs)
+		go func() {
+			if st.opened != nil {
+				st.opened(ch)
+			}
+			st.serveChannel(conn, ch, chReqs)
+		}()
 	}
 }
 
@@ -250,4 +259,69 @@ func TestTargetGlobalRequestsBeforeExecReply(t *testing.T) {
 		finishRun(ch, "ok\n")
 	})
 	checkExecCompletes(t, st.env(t), st)
+}
+
+// A client may close its channel while its run request waits for
+// approval. The gate still opens the target's channel for it and the
+// front door closes that channel. A target that sends more requests on it
+// than x/crypto queues must not stop the front door from reading the
+// connection, which the client's next channel uses.
+func TestTargetRequestsOnChannelLeftDuringHold(t *testing.T) {
+	var opens atomic.Int32
+	st := startScriptedTarget(t, func(_ ssh.Conn, ch ssh.Channel, req *ssh.Request) {
+		_ = req.Reply(true, nil)
+		finishRun(ch, "ok\n")
+	})
+	st.opened = func(ch ssh.Channel) {
+		if opens.Add(1) > 1 {
+			return
+		}
+		for range targetRequestFlood {
+			if _, err := ch.SendRequest("keepalive@openssh.com", false, nil); err != nil {
+				return
+			}
+		}
+	}
+	e := st.env(t)
+	client := e.dialProxy(e.user())
+	waiting, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = waiting.Start("anything") }() // the reply waits for the approval
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var pending []*store.Request
+	for len(pending) == 0 {
+		if pending, err = e.store.Requests(ctx, store.RequestFilter{States: []store.RequestState{store.RequestPending}}); err != nil {
+			t.Fatalf("no pending access request: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	waiting.Close()
+	e.approve(pending[0].ID)
+
+	// NewSession waits for the target's channel, so it runs in the
+	// goroutine too.
+	done := make(chan error, 1)
+	var out []byte
+	go func() {
+		sess, err := client.NewSession()
+		if err == nil {
+			out, err = sess.Output("anything")
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil || string(out) != "ok\n" {
+			t.Errorf("exec on the next channel: output %q, error %v; want \"ok\\n\" and exit status 0", out, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("exec on the next channel timed out after 10s: the connection to the target stopped")
+	}
+	if n := opens.Load(); n != 2 {
+		t.Errorf("the target opened %d session channels, want 2: the one left during the hold and the next", n)
+	}
 }
