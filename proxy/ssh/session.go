@@ -42,7 +42,7 @@ type sessionChannel struct {
 	gateResult chan gateResult
 	upstream   *upstream
 	up         ssh.Channel
-	// attached passes the target channel's requests to relayRequests; the
+	// attached passes the target channel's requests to relayRequests. The
 	// worker sends on it once, when it attaches the target's channel.
 	attached chan (<-chan *ssh.Request)
 	// workerDone is closed when the worker stops handling requests. After
@@ -185,22 +185,17 @@ func rejectLikeTarget(nc ssh.NewChannel, err error, log *slog.Logger) {
 	_ = nc.Reject(ssh.ConnectionFailed, "jitgate: the target did not open the channel")
 }
 
-// relayRequests is the channel's request goroutine. It moves the
-// client's requests to the worker's queue, so the transport does not wait
-// for the worker, and closes the queue after the client's last request. A
-// client that has more than maxQueuedRequests waiting has the channel
-// closed. Once the worker attaches the target's channel, relayRequests
-// also handles the target's requests (see handleTargetRequest), and when
-// the target closes its channel, it finishes the client's channel from a
-// goroutine of its own (see finishFromTarget). It returns when both sides
-// are done.
+// relayRequests queues the client's requests for the worker, so the
+// transport does not wait for it, and closes the channel of a client with
+// more than maxQueuedRequests waiting. Once the worker attaches the
+// target's channel, it also handles the target's requests. It returns
+// when both sides are done.
 //
-// One goroutine serves both directions because each idle session holds
-// every goroutine it has, with its stack. The writes that target requests
-// need run in goroutines of their own (see targetWrites), so relayRequests
-// does not wait for them. A write waits while a key exchange runs or the
-// peer's TCP buffer is full, and x/crypto stops reading the client's
-// connection once 16 requests of a channel wait to be read.
+// One goroutine serves both sides because an idle session keeps every
+// goroutine it has. It starts writes in goroutines of their own (see
+// targetWrites), because a write can wait on a key exchange or a full TCP
+// buffer, and x/crypto stops reading a connection once 16 requests of a
+// channel wait.
 func (s *sessionChannel) relayRequests(client <-chan *ssh.Request, queue chan<- *ssh.Request) {
 	var (
 		waiting    []*ssh.Request
@@ -226,7 +221,8 @@ func (s *sessionChannel) relayRequests(client <-chan *ssh.Request, queue chan<- 
 			case !overflowed:
 				overflowed = true
 				s.log.Warn("client sent too many channel requests without waiting for replies; closing the channel", "max", maxQueuedRequests)
-				// Close writes too, so it runs apart from the relay.
+				// Close sends a message and can wait like any write, so it
+				// runs in a goroutine of its own.
 				go func() { _ = s.ch.Close() }()
 			}
 		case send <- next:

@@ -74,23 +74,23 @@ func (s *sessionChannel) handleTargetRequest(side *targetSide, req *ssh.Request)
 		side.exit = req
 	case sshmsg.RequestEndOfWrite, sshmsg.RequestXonXoff:
 		if !side.toClient.start(func() { _, _ = s.ch.SendRequest(req.Type, false, req.Payload) }) {
-			s.log.Warn("the client is not reading; a request of the target was not passed on", "type", req.Type, "max_pending", maxPendingTargetWrites)
+			s.log.Warn("dropped a target request because the client is not reading", "type", req.Type, "max_pending", maxPendingTargetWrites)
 		}
 	default:
 		// keepalive@openssh.com from sshd's ClientAliveInterval: any
 		// reply proves the connection is alive.
 		if req.WantReply && !side.toTarget.start(func() { _ = req.Reply(false, nil) }) {
-			s.log.Warn("the target is not reading; its request got no reply", "type", req.Type, "max_pending", maxPendingTargetWrites)
+			s.log.Warn("dropped the reply to a target request because the target is not reading", "type", req.Type, "max_pending", maxPendingTargetWrites)
 		}
 	}
 }
 
 // targetWrites runs writes for the target's channel requests in order,
-// each in a goroutine that exists only until its write is done. The zero
-// value is ready to use; only relayRequests calls start.
+// each in a goroutine that exists only until its write is done. Only
+// relayRequests calls start, and the zero value is ready to use.
 type targetWrites struct {
-	// last is closed when the latest write started is done; nil before
-	// the first.
+	// last is closed when the latest write started is done. It is nil
+	// before the first write.
 	last <-chan struct{}
 	// pending counts the writes started and not yet done.
 	pending atomic.Int32

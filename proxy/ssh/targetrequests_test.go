@@ -266,7 +266,7 @@ func TestTargetGlobalRequestsBeforeExecReply(t *testing.T) {
 // front door closes that channel. A target that sends more requests on it
 // than x/crypto queues must not stop the front door from reading the
 // connection, which the client's next channel uses.
-func TestTargetRequestsOnChannelLeftDuringHold(t *testing.T) {
+func TestTargetFloodAfterHeldChannelClosed(t *testing.T) {
 	var opens atomic.Int32
 	st := startScriptedTarget(t, func(_ ssh.Conn, ch ssh.Channel, req *ssh.Request) {
 		_ = req.Reply(true, nil)
@@ -295,7 +295,7 @@ func TestTargetRequestsOnChannelLeftDuringHold(t *testing.T) {
 	var pending []*store.Request
 	for len(pending) == 0 {
 		if pending, err = e.store.Requests(ctx, store.RequestFilter{States: []store.RequestState{store.RequestPending}}); err != nil {
-			t.Fatalf("no pending access request: %v", err)
+			t.Fatalf("listing pending access requests failed: %v", err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
